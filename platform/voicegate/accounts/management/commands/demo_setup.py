@@ -1,0 +1,69 @@
+"""Create (once) the demo organisation, its members and a demo voice for `make run`."""
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from voicegate.accounts.models import Organisation, Role
+from voicegate.accounts.services import add_member, create_organisation
+from voicegate.commands import JsonCommand
+
+DEMO_ORG = "Demo Newsroom"
+DEMO_USERS = {"demo-admin": Role.ADMIN, "demo-producer": Role.PRODUCER, "demo-moderator": Role.MODERATOR}
+
+
+class Command(JsonCommand):
+    help = "Create the demo organisation, an admin, a producer and a moderator, and a demo voice (idempotent)."
+
+    def run(self, **options):
+        credentials_file = settings.VAR_DIR / "demo-credentials.json"
+        with transaction.atomic():
+            org = Organisation.objects.filter(name=DEMO_ORG).first()
+            if org is None:
+                passwords = {name: secrets.token_urlsafe(9) for name in DEMO_USERS}
+                created = create_organisation(DEMO_ORG, "demo-admin", admin_password=passwords["demo-admin"])
+                org = created.organisation
+                for name, role in DEMO_USERS.items():
+                    if role != Role.ADMIN:
+                        add_member(org, name, role, actor=created.admin, password=passwords[name])
+                admin = created.admin
+                admin.is_staff = admin.is_superuser = True  # the demo admin also gets the Django admin
+                admin.save(update_fields=["is_staff", "is_superuser"])
+                settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+                credentials_file.write_text(json.dumps({"api_token": created.api_token.raw, "passwords": passwords}))
+                credentials_file.chmod(0o600)
+        stored = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
+        voice = self.ensure_demo_voice(org)
+        User = get_user_model()
+        return {
+            "org_id": str(org.pk),
+            "organisation": org.name,
+            "users": {name: {"role": role, "password": stored.get("passwords", {}).get(name, "(unknown)")}
+                      for name, role in DEMO_USERS.items() if User.objects.filter(username=name).exists()},
+            "admin_api_token": stored.get("api_token", "(unknown)"),
+            "demo_voice": voice,
+            "url": "http://127.0.0.1:8000/",
+        }
+
+    def ensure_demo_voice(self, org):
+        try:
+            from consent.demo import ensure_demo_voice
+        except ImportError:
+            return None
+        self.progress("preparing the demo voice (synthesised reference and consent statement)...")
+        return ensure_demo_voice(org)
+
+    def describe(self, result):
+        lines = [f"Demo organisation: {result['organisation']} ({result['org_id']})", "Sign in at "
+                 f"{result['url']} with:"]
+        for name, info in result["users"].items():
+            lines.append(f"  {name:15} {info['password']:14} ({info['role']})")
+        lines.append(f"Admin API token: {result['admin_api_token']}")
+        if result.get("demo_voice"):
+            lines.append(f"Demo voice: {result['demo_voice']}")
+        lines.append("(credentials are kept in var/demo-credentials.json)")
+        return "\n".join(lines)

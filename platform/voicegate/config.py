@@ -1,0 +1,121 @@
+"""Reading configuration from the environment.
+
+Every variable the service reads is declared here, with its default, so the README's list
+and the code cannot drift apart (``tests/platform/test_config.py`` checks the README).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    help: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("SECRET_KEY", "(a random key generated once and kept in var/secret_key)",
+             "Django's secret key; set it explicitly in production (all web and worker processes share it)."),
+    Variable("VOICEGATE_VAR_DIR", "var/", "Folder for the SQLite file, the generated secret key and local media."),
+    Variable("SECURE_COOKIES", "off", "Mark session and CSRF cookies Secure (turn on behind HTTPS)."),
+    Variable("DEBUG", "off", "Django debug mode; `make run` turns it on."),
+    Variable("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", "Comma-separated host names the service answers."),
+    Variable("CSRF_TRUSTED_ORIGINS", "(empty)", "Comma-separated origins trusted for CSRF (e.g. https://voice.example.org)."),
+    Variable("DATABASE_URL", "sqlite:///var/voicegate.sqlite3", "Database; `postgres://user:pass@host:5432/name` for PostgreSQL (psycopg 3)."),
+    Variable("CELERY_BROKER_URL", "(empty: jobs run in-process)", "Celery broker, e.g. `redis://127.0.0.1:6379/0`."),
+    Variable("CELERY_RESULT_BACKEND", "(same as the broker; none in-process)", "Where Celery keeps task results."),
+    Variable("JOBS_IN_PROCESS", "thread", "Without a broker: `thread` runs jobs on a background thread, `eager` runs them inline."),
+    Variable("CACHE_URL", "(the broker's Redis when set, else local memory)", "Cache used by throttling, e.g. `redis://127.0.0.1:6379/1`."),
+    Variable("STORAGE_BACKEND", "local", "`local` (a folder) or `s3` (any S3 API: AWS, MinIO, moto)."),
+    Variable("STORAGE_LOCAL_ROOT", "var/media", "Folder for the local backend."),
+    Variable("S3_ENDPOINT_URL", "(empty: AWS)", "S3 API endpoint, e.g. `http://minio:9000`."),
+    Variable("S3_BUCKET", "voicegate", "Bucket name."),
+    Variable("S3_ACCESS_KEY_ID", "(empty)", "S3 access key."),
+    Variable("S3_SECRET_ACCESS_KEY", "(empty)", "S3 secret key."),
+    Variable("S3_REGION", "us-east-1", "S3 region."),
+    Variable("THROTTLE_SYNTHESIS_USER", "3/min", "Generations allowed per user (DRF rate syntax: N/sec|min|hour|day)."),
+    Variable("THROTTLE_SYNTHESIS_ORG", "60/min", "Generations allowed per organisation."),
+    Variable("THROTTLE_API_USER", "600/min", "Any API request, per user."),
+    Variable("LOG_LEVEL", "INFO", "Root log level."),
+)
+
+VARIABLE_NAMES = frozenset(v.name for v in VARIABLES)
+
+env = environ.Env()
+
+
+def read_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use on/off, true/false or 1/0")
+
+
+def read_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def read_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not supported; choose one of: {', '.join(choices)}"
+        )
+    return value
+
+
+def read_database(default_sqlite: Path) -> dict:
+    raw = os.environ.get("DATABASE_URL") or f"sqlite:///{default_sqlite}"
+    try:
+        config = environ.Env.db_url_config(raw)
+    except Exception as exc:  # django-environ raises several types for bad URLs
+        raise ImproperlyConfigured(f"DATABASE_URL={mask_url(raw)!r} cannot be parsed: {exc}") from exc
+    engine = config.get("ENGINE", "")
+    if engine not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={mask_url(raw)!r} names an unknown database kind; use sqlite:/// or postgres://"
+        )
+    if engine == "django.db.backends.sqlite3":
+        name = config.get("NAME") or str(default_sqlite)
+        if name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        config["NAME"] = name
+        # IMMEDIATE transactions serialise writers up front, so the audit chain's
+        # read-then-append never races on SQLite (Django >= 5.1).
+        config.setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+        config["OPTIONS"].setdefault("timeout", 20)
+    elif engine == "django.db.backends.postgresql":
+        config.setdefault("CONN_MAX_AGE", 60)
+        config.setdefault("CONN_HEALTH_CHECKS", True)
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    return config
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced, for error messages and the health report."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable>"
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url

@@ -1,0 +1,12 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from voicegate.web.context import navigation
+
+
+@login_required
+def home(request):
+    items = navigation(request)["nav_items"]
+    if items:
+        return redirect(items[0]["url"])
+    return render(request, "web/home.html")

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything the platform and its tests need, idempotently:
+# Debian tools (ffmpeg, espeak-ng, sox, chromium) when missing, the virtualenv, the pinned
+# Python packages, and the .pth file that puts platform/ on the path (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+command -v sox >/dev/null || need_apt+=(sox)
+if [ "${VOICEGATE_BROWSER_TESTS:-1}" = "1" ]; then
+  command -v chromium >/dev/null || need_apt+=(chromium)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "installing Debian packages: ${need_apt[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing Debian packages (install them as root): ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch is pinned to 2.13.0 (a CPU build); see requirements.txt.
+.venv/bin/python -m pip install -q -r requirements.txt
+site=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+printf '%s\n%s\n' "$PWD" "$PWD/platform" > "$site/voicegate-paths.pth"
