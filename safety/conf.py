@@ -1,0 +1,51 @@
+"""Safety's settings: Django settings win (tests override them), else the environment.
+
+The variables are declared in voicegate.config.VARIABLES and listed in the README.
+"""
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+_DEFAULTS: dict[str, float] = {
+    "VERIFY_MAX_BYTES": 100 * 1024 * 1024,
+    "VERIFY_MAX_SECONDS": 1800.0,
+    "VERIFY_SYNC_SECONDS": 120.0,
+    "VERIFY_VOICE_ANALYSIS_SECONDS": 30.0,
+    # Fresh fingerprint rows are folded into per-hash posting blocks once there are this many.
+    "FINGERPRINT_COMPACT_ROWS": 50_000,
+}
+
+
+def setting(name: str) -> float:
+    if hasattr(settings, name):
+        return float(getattr(settings, name))
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return float(_DEFAULTS[name])
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from exc
+
+
+def max_bytes() -> int:
+    return int(setting("VERIFY_MAX_BYTES"))
+
+
+def max_seconds() -> float:
+    return setting("VERIFY_MAX_SECONDS")
+
+
+def sync_seconds() -> float:
+    return setting("VERIFY_SYNC_SECONDS")
+
+
+def voice_analysis_seconds() -> float:
+    return setting("VERIFY_VOICE_ANALYSIS_SECONDS")
+
+
+def compact_rows() -> int:
+    return int(setting("FINGERPRINT_COMPACT_ROWS"))
