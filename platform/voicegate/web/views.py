@@ -6,6 +6,7 @@ from voicegate.web.context import navigation
 
 @login_required
 def home(request):
+    """Send each person to the first page their role opens."""
     items = navigation(request)["nav_items"]
     if items:
         return redirect(items[0]["url"])
