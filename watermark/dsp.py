@@ -293,16 +293,20 @@ def _mark_internal(x8: np.ndarray, first_column: int, payload: bytes, key: bytes
     positions = np.mod(columns, SUPER_COLUMNS)
     dither = layout.dither[positions]
     lattice = dither + bits[positions] * (STEP_DB / 2)
-    ratio = _ratio_db(_tile_energy(_band_energy(spectrum)))
+    host_tiles = _tile_energy(_band_energy(spectrum))
+    ratio = _ratio_db(host_tiles)
+    # Split each ratio change between the two bands so as to minimise the added energy: the weaker
+    # band takes most of it (it is also the one its louder neighbour masks).
+    share_a = (host_tiles[:, 1::2] + 1e-12) / (host_tiles[:, 0::2] + host_tiles[:, 1::2] + 2e-12)
     # Nearest lattice point (spacing STEP_DB) to the host's ratio: the host does not interfere.
     target = lattice + STEP_DB * np.round((ratio - lattice) / STEP_DB)
     gain_db = np.zeros((n_columns, N_PAIRS))
     for _ in range(EMBED_ITERATIONS):
-        # gain_db is the change of each pair's ratio; half goes up on one band, half down on the other.
+        # gain_db is the change of each pair's ratio (dB); one band goes up, the other down.
         gain_db = np.clip(gain_db + (target - ratio), -STEP_DB, STEP_DB)
         band_gain = np.empty((n_columns, N_BANDS))
-        band_gain[:, 0::2] = 10.0 ** (gain_db / 40.0)
-        band_gain[:, 1::2] = 10.0 ** (-gain_db / 40.0)
+        band_gain[:, 0::2] = 10.0 ** (gain_db * share_a / 20.0)
+        band_gain[:, 1::2] = 10.0 ** (-gain_db * (1.0 - share_a) / 20.0)
         bin_gain = np.ones((n_columns * FRAMES_PER_TILE, spectrum.shape[1]))
         frame_gain = np.repeat(band_gain, FRAMES_PER_TILE, axis=0)
         bin_gain[:, FIRST_BIN:FIRST_BIN + N_BANDS * BINS_PER_BAND] = np.repeat(frame_gain, BINS_PER_BAND, axis=1)
