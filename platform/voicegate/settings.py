@@ -149,6 +149,10 @@ STORAGES = {
 MEDIA_ROOT = str(STORAGE_LOCAL_ROOT)
 STATIC_URL = "/static/"
 STATIC_ROOT = str(VAR_DIR / "staticfiles")
+# Serve app static files straight from their folders when collectstatic has not run
+# (`make run`, tests); production images run collectstatic at build time.
+WHITENOISE_USE_FINDERS = True
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
