@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SynthesisConfig(AppConfig):
     name = "synthesis"
     verbose_name = "Synthesis"
+
+    def ready(self) -> None:
+        from synthesis import signals  # noqa: F401  (connects the consent receivers)

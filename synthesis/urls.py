@@ -1,1 +1,14 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from synthesis.api import EnrollmentListView, GenerationViewSet, LanguageListView, VoiceEnrollmentView
+
+router = SimpleRouter()
+router.register("syntheses", GenerationViewSet, basename="synthesis")
+router.register("enrollments", EnrollmentListView, basename="enrollment")
+
+urlpatterns = [
+    path("languages/", LanguageListView.as_view(), name="languages"),
+    path("voices/<uuid:voice_id>/enrollment/", VoiceEnrollmentView.as_view(), name="voice-enrollment"),
+    *router.urls,
+]

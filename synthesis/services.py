@@ -1,0 +1,663 @@
+"""Every write about generations and voice enrollments, and the rules they follow.
+
+Creating a generation: cheap checks (length, format, speed, language, instruction) -> consent
+gate (consent.services.assert_can_synthesize) -> Generation row + audit, one transaction ->
+job enqueued after commit. Running it (``execute_generation``, from the Celery task, the
+streaming view, /tts and the command alike): claim under SELECT ... FOR UPDATE -> pipeline
+(synthesis.pipeline) -> one output file + generation_completed + audit in one transaction.
+
+Idempotency (a worker killed mid-job is redelivered, CELERY_TASK_ACKS_LATE): the claim skips a
+generation that is already final; the output name is fixed per generation (created_at + id),
+so a retry overwrites a crashed attempt's leftover file instead of adding a second one; and
+the completion (status, fingerprint via the signal, audit) commits atomically, so it happens
+once or not at all.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consent.models import ConsentRecord, ConsentStatus, Voice
+from consent.selectors import reference_audio
+from consent.services import ConsentRefused, assert_can_synthesize
+from voicegate.accounts.selectors import organisation_of
+from voicegate.audio import decode_audio
+from voicegate.audit.services import record_audit
+from voicegate.errors import Conflict, DomainError, NotFound, PermissionDenied
+from voicegate.jobs import enqueue, revoke
+
+from synthesis import pipeline
+from synthesis.engines import get_engine, language_info
+from synthesis.frontend import resolve_language
+from synthesis.models import (ACTIVE_STATUSES, WATERMARK_KEY_MAX, Delivery, EnrollmentStatus, Generation,
+                              GenerationStatus, VoiceProfileArtifact)
+from synthesis.pipeline import ProvenanceInfo, SynthesisRequest
+from synthesis.profile import VoiceProfile
+from synthesis.signals import generation_completed
+
+logger = logging.getLogger(__name__)
+
+
+class GenerationCancelled(Exception):
+    """Raised inside a running job when its generation was cancelled meanwhile."""
+
+
+# --------------------------------------------------------------------------- settings
+def max_attempts() -> int:
+    return int(getattr(settings, "SYNTHESIS_MAX_ATTEMPTS", 3))
+
+
+def enrollment_budget_s() -> float:
+    return float(getattr(settings, "SYNTHESIS_ENROLLMENT_BUDGET_S", 300.0))
+
+
+# --------------------------------------------------------------------------- naming
+def output_name(generation: Generation, fmt: str | None = None) -> str:
+    """``generations/<org>/output_YYYYMMDD_HHMMSS_<id>.<fmt>``: fixed per generation (retries reuse it)."""
+    stamp = generation.created_at.strftime("%Y%m%d_%H%M%S")
+    return f"generations/{generation.organisation_id}/output_{stamp}_{generation.pk}.{fmt or generation.output_format}"
+
+
+def profile_name(voice_id: Any) -> str:
+    return f"voice-profiles/{voice_id}.npz"
+
+
+def new_watermark_key() -> int:
+    """A random, unused 32-bit payload (0 is never used: it reads like an unmarked default)."""
+    for _ in range(20):
+        key = secrets.randbelow(WATERMARK_KEY_MAX) + 1
+        if not Generation.objects.filter(watermark_key=key).exists():
+            return key
+    raise Conflict("could not allocate a free watermark key; try again")
+
+
+def consent_reference(consent_id: Any) -> str:
+    """A hash reference to the consent record for labels and manifests (never the record itself)."""
+    return pipeline.text_hash(f"voicegate-consent:{consent_id}")
+
+
+# --------------------------------------------------------------------------- creation
+def _resolve_audible_label(request: SynthesisRequest | None, flag: bool | None, organisation) -> bool:
+    if flag is not None:
+        return bool(flag)
+    return bool(getattr(organisation, "audible_label_default", False))
+
+
+def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", instruct: str = "",
+                      speed: float = 1.0, use: str = "narration", output_format: str = "wav",
+                      audible_label: bool | None = None, delivery: str = Delivery.JOB) -> Generation:
+    """Check, gate, record and (for ``delivery="job"``) enqueue one synthesis.
+
+    Raises DomainError subclasses with a user-facing reason: TextTooLong/EmptyText,
+    UnsupportedFormat, InvalidSynthesisOption (speed), UnsupportedLanguage,
+    UnsupportedInstruction, NotFound (another organisation's voice) and ConsentRefused (403).
+    Nothing is written when it raises (a consent refusal is audited, nothing else).
+    """
+    organisation = organisation_of(user)
+    if voice.organisation_id != organisation.pk:
+        raise NotFound("no such voice in your organisation")
+    request = SynthesisRequest(text=text, language=language or "auto", instruct=(instruct or "").strip(),
+                               speed=float(speed), use=use or "narration",
+                               output_format=pipeline.check_format(output_format),
+                               audible_label=_resolve_audible_label(None, audible_label, organisation))
+    resolved = pipeline.check_request(request)
+    digest = pipeline.text_hash(text)
+    try:
+        consent = assert_can_synthesize(voice, user, resolved, request.use)
+    except ConsentRefused as refusal:
+        with transaction.atomic():
+            record_audit("synthesis.refused", actor=user, organisation=organisation, target=voice,
+                         details={"reason": refusal.message, "text_sha256": digest, "language": resolved,
+                                  "use": request.use})
+        raise
+    info = language_info(resolved)
+    with transaction.atomic():
+        generation = Generation(
+            organisation=organisation, user=user, voice=voice, consent=consent, voice_ref=str(voice.pk),
+            consent_ref=str(consent.pk), delivery=delivery, text=text, text_hash=digest, characters=len(text),
+            language=request.language, resolved_language=resolved, instruct=request.instruct,
+            speed=request.speed, use=request.use, output_format=request.output_format,
+            audible_label=request.audible_label, engine=info.engine, quality_tier=info.tier,
+            watermark_key=new_watermark_key())
+        generation.full_clean()
+        try:
+            with transaction.atomic():
+                generation.save()
+        except IntegrityError:  # a concurrent request took the same key: draw again once
+            generation.watermark_key = new_watermark_key()
+            generation.save()
+        record_audit("synthesis.requested", actor=user, organisation=organisation, target=generation,
+                     details={"voice": str(voice.pk), "consent_record": str(consent.pk), "text_sha256": digest,
+                              "characters": len(text), "language": resolved, "instruct": request.instruct,
+                              "speed": request.speed, "use": request.use, "format": request.output_format,
+                              "audible_label": request.audible_label, "delivery": delivery,
+                              "engine": info.engine, "tier": info.tier,
+                              "watermark_payload": generation.watermark_payload.hex()})
+        if delivery == Delivery.JOB:
+            from synthesis.tasks import run_generation
+
+            generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+            generation.save(update_fields=["celery_task_id"])
+    return generation
+
+
+# --------------------------------------------------------------------------- running
+def claim_generation(generation_id: Any, task_id: str = "") -> Generation | None:
+    """Mark the generation running (attempt + 1) or return None when there is nothing to do.
+
+    A generation already succeeded, failed or cancelled is never run again (a redelivered task
+    after a crash that came after the commit). One found 'running' is a redelivery after a
+    killed worker: it is taken over, up to SYNTHESIS_MAX_ATTEMPTS attempts.
+    """
+    with transaction.atomic():
+        generation = (Generation.objects.select_for_update().select_related("organisation")
+                      .filter(pk=generation_id).first())
+        if generation is None or generation.status not in ACTIVE_STATUSES:
+            return None
+        if generation.attempts >= max_attempts():
+            _mark_failed(generation, f"gave up after {generation.attempts} attempts (the worker stopped each time)")
+            return None
+        generation.status = GenerationStatus.RUNNING
+        generation.attempts += 1
+        generation.progress = 0.0
+        generation.started_at = generation.started_at or timezone.now()
+        if task_id:
+            generation.celery_task_id = task_id
+        generation.save(update_fields=["status", "attempts", "progress", "started_at", "celery_task_id"])
+    return generation
+
+
+def _report_progress(generation_id: Any, fraction: float) -> None:
+    """Store progress; raise GenerationCancelled when the job was cancelled (or revoked) meanwhile."""
+    updated = Generation.objects.filter(pk=generation_id, status=GenerationStatus.RUNNING).update(
+        progress=round(min(max(fraction, 0.0), 1.0), 4))
+    if not updated:
+        raise GenerationCancelled(str(generation_id))
+
+
+def _assert_still_allowed(generation: Generation) -> ConsentRecord:
+    """Consent is checked again when the job runs: it may have been revoked while queued."""
+    if generation.voice is None or generation.user is None:
+        raise DomainError("the voice or the requesting user no longer exists")
+    return assert_can_synthesize(generation.voice, generation.user, generation.resolved_language, generation.use)
+
+
+def profile_for(generation: Generation, plan: pipeline.SynthesisPlan) -> VoiceProfile | None:
+    """The voice's cached enrollment; enrolled now (within the budget) when there is none yet."""
+    engine = get_engine(plan.engine_name)
+    if not engine.clones_voice:
+        return load_profile(generation.voice)  # basic engines only borrow the pitch, if any
+    profile = load_profile(generation.voice)
+    if profile is None:
+        artifact = start_enrollment(generation.voice, generation.user, run_now=True)
+        if artifact.status != EnrollmentStatus.READY:
+            raise DomainError(f"the voice could not be enrolled: {artifact.error or 'unknown reason'}")
+        profile = load_profile(generation.voice)
+    return profile
+
+
+def provenance_info(generation: Generation) -> ProvenanceInfo:
+    return ProvenanceInfo(
+        generation_id=str(generation.pk), organisation=str(generation.organisation_id),
+        created_at=generation.created_at.isoformat(timespec="seconds"),
+        watermark_payload=generation.watermark_payload.hex(),
+        consent_sha256=consent_reference(generation.consent_ref), text_sha256=generation.text_hash,
+        language=generation.resolved_language, engine=generation.engine, audible_label=generation.audible_label)
+
+
+@dataclass
+class PreparedRender:
+    generation: Generation
+    plan: pipeline.SynthesisPlan
+    profile: VoiceProfile | None
+
+
+def prepare_render(generation: Generation) -> PreparedRender:
+    """Everything that can refuse, done before the first sample: consent again, front end, profile."""
+    _assert_still_allowed(generation)
+    plan = pipeline.plan_synthesis(SynthesisRequest(
+        text=generation.text, language=generation.resolved_language, instruct=generation.instruct,
+        speed=generation.speed, use=generation.use, output_format=generation.output_format,
+        audible_label=generation.audible_label))
+    Generation.objects.filter(pk=generation.pk).update(options=plan.describe_options())
+    return PreparedRender(generation, plan, profile_for(generation, plan))
+
+
+def render_pieces(prepared: PreparedRender,
+                  on_progress: Callable[[float], None] | None = None) -> Iterator[np.ndarray]:
+    """Marked PCM pieces of a claimed generation, sentence by sentence (progress stored as it goes)."""
+    generation = prepared.generation
+
+    def progress(step: pipeline.RenderProgress) -> None:
+        _report_progress(generation.pk, 0.95 * step.fraction)
+        if on_progress is not None:
+            on_progress(step.fraction)
+
+    yield from pipeline.render_marked(prepared.plan, prepared.profile, generation.watermark_payload,
+                                      audible_label=generation.audible_label, on_progress=progress)
+
+
+def execute_generation(generation_id: Any, *, task_id: str = "",
+                       on_progress: Callable[[float], None] | None = None) -> Generation | None:
+    """Run one generation to its single output. Safe to call again for the same id."""
+    generation = claim_generation(generation_id, task_id)
+    if generation is None:
+        return Generation.objects.filter(pk=generation_id).first()
+    try:
+        pieces = list(render_pieces(prepare_render(generation), on_progress))
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        return complete_generation(generation, samples, pipeline.OUTPUT_SAMPLE_RATE)
+    except GenerationCancelled:
+        return Generation.objects.get(pk=generation_id)
+    except DomainError as exc:
+        return fail_generation(generation, exc.message)
+    except Exception:
+        logger.exception("generation %s failed", generation_id)
+        return fail_generation(generation, "internal error while synthesizing; the team has been notified")
+
+
+def complete_generation(generation: Generation, samples: np.ndarray, sample_rate: int) -> Generation:
+    """Package, store and record the one output. A no-op when the job was cancelled meanwhile."""
+    if samples.size == 0:
+        raise DomainError("the engine produced no audio for this text")
+    packaged = pipeline.package_output(samples, sample_rate, generation.output_format, provenance_info(generation))
+    name = output_name(generation, packaged.fmt)
+    saved: str | None = None
+    try:
+        with transaction.atomic():
+            locked = Generation.objects.select_for_update().get(pk=generation.pk)
+            if locked.status != GenerationStatus.RUNNING:
+                return locked
+            if default_storage.exists(name):  # left by an attempt that crashed before committing
+                default_storage.delete(name)
+            saved = default_storage.save(name, ContentFile(packaged.data))
+            locked.audio.name = saved
+            locked.audio_bytes = len(packaged.data)
+            locked.duration_s = round(packaged.duration_s, 3)
+            locked.sample_rate = sample_rate
+            locked.labels = _json_safe(packaged.labels)
+            locked.manifest = _json_safe(packaged.manifest)
+            locked.status = GenerationStatus.SUCCEEDED
+            locked.progress = 1.0
+            locked.error = ""
+            locked.finished_at = timezone.now()
+            locked.save()
+            generation_completed.send(sender=Generation, generation=locked, samples=samples, sample_rate=sample_rate)
+            record_audit("synthesis.completed", actor=locked.user, organisation=locked.organisation_id,
+                         target=locked, details={"voice": locked.voice_ref, "consent_record": locked.consent_ref,
+                                                 "text_sha256": locked.text_hash, "output": saved,
+                                                 "duration_s": locked.duration_s, "format": packaged.fmt,
+                                                 "watermark_payload": locked.watermark_payload.hex(),
+                                                 "attempts": locked.attempts,
+                                                 "manifest_signed": bool(packaged.manifest)})
+    except BaseException:
+        if saved is not None:
+            _delete_quietly(saved)
+        raise
+    return locked
+
+
+def fail_generation(generation: Generation, message: str) -> Generation:
+    with transaction.atomic():
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if locked.status in ACTIVE_STATUSES:
+            _mark_failed(locked, message)
+    return locked
+
+
+def _mark_failed(generation: Generation, message: str) -> None:
+    generation.status = GenerationStatus.FAILED
+    generation.error = message[:2000]
+    generation.finished_at = timezone.now()
+    generation.save(update_fields=["status", "error", "finished_at"])
+    record_audit("synthesis.failed", actor=generation.user, organisation=generation.organisation_id,
+                 target=generation, details={"reason": message[:500], "attempts": generation.attempts,
+                                             "text_sha256": generation.text_hash})
+
+
+def cancel_generation(generation: Generation, *, user=None, reason: str = "cancelled by the user") -> Generation:
+    """Cancel a queued or running job. A running job stops at its next sentence, with no output."""
+    with transaction.atomic():
+        locked = Generation.objects.select_for_update().get(pk=generation.pk)
+        if locked.status not in ACTIVE_STATUSES:
+            raise Conflict(f"the generation is already {locked.status}; only queued or running jobs can be cancelled")
+        locked.status = GenerationStatus.CANCELLED
+        locked.error = reason
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "error", "finished_at"])
+        record_audit("synthesis.cancelled", actor=user, organisation=locked.organisation_id, target=locked,
+                     details={"reason": reason, "text_sha256": locked.text_hash})
+        task_id = locked.celery_task_id
+        transaction.on_commit(lambda: revoke(task_id))
+    return locked
+
+
+def open_stream(generation: Generation) -> Iterator[np.ndarray]:
+    """Claim a stream-delivered generation and return an iterator of its marked pieces.
+
+    Refusals (consent revoked since, bad text, not waiting to be streamed) raise here, before
+    the HTTP response starts. The iterator stores the one output after the last piece; if the
+    client goes away before the end, the generation fails and no partial output is kept.
+    """
+    claimed = claim_generation(generation.pk)
+    if claimed is None:
+        raise Conflict("this generation is not waiting to be streamed")
+    try:
+        prepared = prepare_render(claimed)
+    except DomainError as exc:
+        fail_generation(claimed, exc.message)
+        raise
+    return _stream_pieces(prepared)
+
+
+def _stream_pieces(prepared: PreparedRender) -> Iterator[np.ndarray]:
+    claimed = prepared.generation
+    pieces: list[np.ndarray] = []
+    finished = False
+    try:
+        for piece in render_pieces(prepared):
+            pieces.append(piece)
+            yield piece
+        complete_generation(claimed, np.concatenate(pieces) if pieces else np.zeros(0, np.float32),
+                            pipeline.OUTPUT_SAMPLE_RATE)
+        finished = True
+    except GenerationCancelled:
+        finished = True
+    except DomainError as exc:
+        fail_generation(claimed, exc.message)
+        finished = True
+    finally:
+        if not finished:
+            fail_generation(claimed, "the stream was interrupted before the end; no output was kept")
+
+
+def synthesize_now(*, user, voice: Voice, require_enrolled: bool = False,
+                   on_progress: Callable[[float], None] | None = None, **request: Any) -> Generation:
+    """Create and run a generation in this process (/tts, the command); returns it succeeded or raises.
+
+    ``require_enrolled`` refuses (409) a voice whose enrollment is not ready rather than
+    enrolling it now, for callers that cannot wait minutes (the synchronous /tts endpoint).
+    """
+    if require_enrolled:
+        assert_enrolled_for(voice, request.get("text", ""), request.get("language", "auto"))
+    generation = request_synthesis(user=user, voice=voice, delivery=Delivery.SYNC, **request)
+    result = execute_generation(generation.pk, on_progress=on_progress)
+    if result is None or result.status != GenerationStatus.SUCCEEDED:
+        message = (result.error if result is not None else "") or "the synthesis did not finish"
+        raise DomainError(message, details={"generation_id": str(generation.pk)})
+    return result
+
+
+def assert_enrolled_for(voice: Voice, text: str, language: str) -> None:
+    resolved = resolve_language(text or "", language or "auto") if (text or "").strip() else "en"
+    engine = get_engine(language_info(resolved).engine)
+    if not engine.clones_voice:
+        return
+    artifact = VoiceProfileArtifact.objects.filter(voice=voice).first()
+    if artifact is None or artifact.status != EnrollmentStatus.READY:
+        state = "has not been enrolled" if artifact is None else f"enrollment is {artifact.status}"
+        raise Conflict(f"voice {voice.name!r} {state}; enroll it first (POST /api/v1/voices/{voice.pk}/enrollment/ "
+                       "or manage.py enroll_voice), then try again")
+
+
+def read_output(generation: Generation) -> bytes:
+    if generation.status != GenerationStatus.SUCCEEDED or not generation.audio:
+        raise Conflict(f"the generation is {generation.status}; audio exists only once it has succeeded")
+    with default_storage.open(generation.audio.name, "rb") as handle:
+        return handle.read()
+
+
+def output_in_format(generation: Generation, fmt: str) -> bytes:
+    """The output in ``fmt``: the stored file, or a re-encode of its (already marked) samples, relabelled."""
+    fmt = pipeline.check_format(fmt)
+    data = read_output(generation)
+    if fmt == generation.output_format:
+        return data
+    decoded = decode_audio(data)
+    return pipeline.package_output(decoded.samples, decoded.sample_rate, fmt, provenance_info(generation)).data
+
+
+def _json_safe(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+def _delete_quietly(name: str) -> None:
+    try:
+        default_storage.delete(name)
+    except Exception:  # the storage may be the thing that failed; the retry overwrites anyway
+        logger.warning("could not delete %s after a failed completion", name)
+
+
+# --------------------------------------------------------------------------- enrollment
+def load_profile(voice: Voice | None) -> VoiceProfile | None:
+    if voice is None:
+        return None
+    artifact = VoiceProfileArtifact.objects.filter(voice=voice, status=EnrollmentStatus.READY).first()
+    if artifact is None or not artifact.profile_file:
+        return None
+    with default_storage.open(artifact.profile_file.name, "rb") as handle:
+        return VoiceProfile.from_bytes(handle.read())
+
+
+def _usable_consent(voice: Voice) -> ConsentRecord:
+    """Enrollment derives a model of the voice: it needs a current, verified consent (any scope)."""
+    now = timezone.now()
+    for record in ConsentRecord.objects.filter(voice=voice, status=ConsentStatus.VERIFIED):
+        if record.valid_from <= now and not record.is_expired(now):
+            return record
+    raise ConsentRefused(f"voice {voice.name!r} has no verified, unexpired consent; it cannot be enrolled")
+
+
+def start_enrollment(voice: Voice, user, *, budget_s: float | None = None, run_now: bool = False,
+                     force: bool = False) -> VoiceProfileArtifact:
+    """Queue (or with ``run_now`` run inline) the voice's enrollment; a ready one is reused unless ``force``."""
+    if voice.is_erased:
+        raise Conflict("the voice has been erased")
+    _usable_consent(voice)
+    budget = float(budget_s if budget_s is not None else enrollment_budget_s())
+    if not 1.0 <= budget <= 300.0:
+        raise DomainError("the enrollment budget must be between 1 and 300 seconds")
+    with transaction.atomic():
+        artifact, created = VoiceProfileArtifact.objects.select_for_update().get_or_create(
+            voice=voice, defaults={"budget_s": budget})
+        if not created and artifact.status == EnrollmentStatus.READY and not force:
+            return artifact
+        if not created and artifact.status in (EnrollmentStatus.QUEUED, EnrollmentStatus.RUNNING) and not run_now:
+            return artifact
+        artifact.status = EnrollmentStatus.QUEUED
+        artifact.progress = 0.0
+        artifact.error = ""
+        artifact.budget_s = budget
+        artifact.save()
+        record_audit("voice.enrollment_requested", actor=user, organisation=voice.organisation_id, target=voice,
+                     details={"budget_s": budget, "artifact": str(artifact.pk)})
+        if not run_now:
+            from synthesis.tasks import enroll_voice
+
+            artifact.celery_task_id = enqueue(enroll_voice, str(artifact.pk))
+            artifact.save(update_fields=["celery_task_id"])
+    if run_now:
+        execute_enrollment(artifact.pk)
+        artifact.refresh_from_db()
+    return artifact
+
+
+def _reference_clips(voice: Voice) -> list[tuple[np.ndarray, int]]:
+    clips = reference_audio(voice)
+    if not clips:
+        raise DomainError(f"voice {voice.name!r} has no reference recordings to enroll from")
+    return clips
+
+
+def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], None] | None = None
+                       ) -> VoiceProfileArtifact | None:
+    """Build and cache the voice's engine profile. Safe to call again (a ready profile is kept)."""
+    from synthesis.enrollment import enroll_voice
+
+    with transaction.atomic():
+        artifact = (VoiceProfileArtifact.objects.select_for_update().select_related("voice")
+                    .filter(pk=artifact_id).first())
+        if artifact is None or artifact.status == EnrollmentStatus.READY:
+            return artifact
+        artifact.status = EnrollmentStatus.RUNNING
+        artifact.save(update_fields=["status"])
+    voice = artifact.voice
+    started = time.monotonic()
+    last_saved = [0.0]
+
+    def progress(fraction: float, message: str) -> None:
+        if on_progress is not None:
+            on_progress(fraction, message)
+        now = time.monotonic()
+        if now - last_saved[0] > 1.0:  # a row update per second is plenty for a progress bar
+            last_saved[0] = now
+            if not VoiceProfileArtifact.objects.filter(pk=artifact_id).update(progress=round(fraction, 3)):
+                raise GenerationCancelled("enrollment deleted (consent revoked or voice erased)")
+
+    try:
+        _usable_consent(voice)
+        clips = _reference_clips(voice)
+        result = enroll_voice(clips, budget_s=artifact.budget_s, progress=progress,
+                              language=_enrollment_language(voice))
+    except GenerationCancelled:
+        return None
+    except DomainError as exc:
+        return _enrollment_failed(artifact_id, exc.message)
+    except Exception:
+        logger.exception("enrollment %s failed", artifact_id)
+        return _enrollment_failed(artifact_id, "internal error while enrolling the voice")
+    name = profile_name(voice.pk)
+    saved = None
+    try:
+        with transaction.atomic():
+            locked = VoiceProfileArtifact.objects.select_for_update().filter(pk=artifact_id).first()
+            if locked is None:  # deleted meanwhile (consent revoked): keep nothing
+                return None
+            if default_storage.exists(name):
+                default_storage.delete(name)
+            saved = default_storage.save(name, ContentFile(result.profile.to_bytes()))
+            locked.profile_file.name = saved
+            locked.engine = result.profile.engine
+            locked.status = EnrollmentStatus.READY
+            locked.progress = 1.0
+            locked.similarity = round(float(result.similarity_after), 4)
+            locked.baseline_similarity = round(float(result.similarity_before), 4)
+            locked.elapsed_s = round(time.monotonic() - started, 2)
+            locked.report = _json_safe({"best_stock_voice": result.best_stock_voice,
+                                        "evaluations": result.evaluations,
+                                        "pitch_semitones": result.profile.pitch_semitones})
+            locked.save()
+            record_audit("voice.enrolled", organisation=voice.organisation_id, target=voice,
+                         details={"artifact": str(locked.pk), "engine": locked.engine,
+                                  "similarity": locked.similarity, "baseline_similarity": locked.baseline_similarity,
+                                  "elapsed_s": locked.elapsed_s})
+    except BaseException:
+        if saved is not None:
+            _delete_quietly(saved)
+        raise
+    return locked
+
+
+def _enrollment_language(voice: Voice) -> str:
+    record = ConsentRecord.objects.filter(voice=voice, status=ConsentStatus.VERIFIED).first()
+    languages = list(getattr(record, "languages", None) or [])
+    for code in ("en", "zh", "ja"):
+        if code in languages:
+            return code
+    return "en"
+
+
+def _enrollment_failed(artifact_id: Any, message: str) -> VoiceProfileArtifact | None:
+    with transaction.atomic():
+        artifact = VoiceProfileArtifact.objects.select_for_update().filter(pk=artifact_id).first()
+        if artifact is None:
+            return None
+        artifact.status = EnrollmentStatus.FAILED
+        artifact.error = message[:2000]
+        artifact.save(update_fields=["status", "error"])
+        record_audit("voice.enrollment_failed", organisation=artifact.voice.organisation_id, target=artifact.voice,
+                     details={"reason": message[:500]})
+    return artifact
+
+
+def delete_enrollment(voice: Voice, *, reason: str, user=None) -> bool:
+    """Delete the voice's cached profile (row and file). Returns whether there was one."""
+    artifact = VoiceProfileArtifact.objects.filter(voice=voice).first()
+    if artifact is None:
+        return False
+    name = artifact.profile_file.name if artifact.profile_file else None
+    with transaction.atomic():
+        artifact.delete()
+        record_audit("voice.enrollment_deleted", actor=user, organisation=voice.organisation_id, target=voice,
+                     details={"reason": reason, "engine": artifact.engine})
+        if name:  # the file goes once the deletion is committed (never a row pointing at nothing)
+            transaction.on_commit(lambda: _delete_quietly(name))
+    return True
+
+
+def cancel_active_generations(voice: Voice, *, reason: str, consent: ConsentRecord | None = None) -> int:
+    """Cancel the voice's queued and running jobs (those under ``consent`` when given)."""
+    jobs = Generation.objects.filter(voice=voice, status__in=ACTIVE_STATUSES)
+    if consent is not None:
+        jobs = jobs.filter(consent=consent)
+    count = 0
+    for generation in jobs:
+        cancel_generation(generation, reason=reason)
+        count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- /tts reference audio
+REFERENCE_MAX_BYTES = 10 * 1024 * 1024
+REFERENCE_MAX_SECONDS = 60.0
+REFERENCE_MIN_SECONDS = 1.0
+
+
+def speaker_threshold() -> float:
+    """The consent gate's same-speaker threshold (the one statements are verified with)."""
+    from consent.verification import SAME_SPEAKER_THRESHOLD
+
+    return float(getattr(settings, "CONSENT_SPEAKER_THRESHOLD", SAME_SPEAKER_THRESHOLD))
+
+
+def voice_matching_reference(organisation, data: bytes) -> Voice:
+    """The organisation's enrolled voice that ``data`` (audio) is the voice of, or PermissionDenied.
+
+    Only a clip of a voice the organisation already enrolled (with its consent process) can
+    select a voice: an arbitrary clip never becomes a new cloned voice here.
+    """
+    from consent.selectors import voices_for
+    from consent.speaker import embed_speaker, speaker_similarity
+
+    decoded = decode_audio(data, max_bytes=REFERENCE_MAX_BYTES, max_seconds=REFERENCE_MAX_SECONDS)
+    if decoded.duration_s < REFERENCE_MIN_SECONDS:
+        raise DomainError(f"reference_audio is {decoded.duration_s:.1f} s long; at least {REFERENCE_MIN_SECONDS:.0f} s "
+                          "of speech is needed to recognise the voice")
+    embedding = embed_speaker(decoded.samples, decoded.sample_rate)
+    scored = [(voice, speaker_similarity(embedding, voice.embedding_vector()))
+              for voice in voices_for(organisation) if voice.embedding]
+    threshold = speaker_threshold()
+    if not scored:
+        raise PermissionDenied("reference_audio cannot be used: your organisation has no enrolled voices; "
+                               "enroll the voice with its owner's consent first")
+    voice, similarity = max(scored, key=lambda pair: pair[1])
+    if similarity < threshold:
+        raise PermissionDenied(
+            f"reference_audio does not match any enrolled voice of your organisation (closest: {voice.name!r} at "
+            f"similarity {similarity:.2f}, {threshold:.2f} needed); only voices enrolled with their owner's "
+            "consent can be synthesized", details={"best_similarity": round(float(similarity), 4),
+                                                    "threshold": threshold})
+    return voice
