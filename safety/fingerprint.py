@@ -38,7 +38,8 @@ PEAK_NEIGHBOURHOOD = (15, 21)  # bins x frames (~230 Hz x ~340 ms) a peak must d
 FAN_OUT = 3  # hashes per anchor peak -> about 50 hashes per second of speech
 MAX_DT = 63  # frames (~1 s) between the paired peaks; fits 6 bits
 MAX_DF = 63  # bins either side; fits 7 bits
-PEAK_FLOOR_DB = 60.0  # ignore peaks more than this below the loudest (silence, dither)
+PEAK_FLOOR_DB = 60.0  # ignore peaks more than this below the loudest (dither, room tone)
+SILENCE_DB = -80.0  # and anything quieter than this (digital silence has no landmarks)
 MIN_SCORE = 5  # aligned hashes to report a match: unrelated audio scores 0-1, 3 s excerpts 6+
 
 Fingerprint = list[tuple[int, int]]
@@ -70,7 +71,7 @@ def _peaks(spectrogram: np.ndarray) -> list[tuple[int, int]]:
     if spectrogram.size == 0:
         return []
     local_max = spectrogram == maximum_filter(spectrogram, size=PEAK_NEIGHBOURHOOD, mode="nearest")
-    loud = spectrogram > spectrogram.max() - PEAK_FLOOR_DB
+    loud = spectrogram > max(spectrogram.max() - PEAK_FLOOR_DB, SILENCE_DB)
     bins, frames = np.nonzero(local_max & loud)
     order = np.lexsort((bins, frames))
     return [(int(frames[i]), int(bins[i]) + LOW_BIN) for i in order]
