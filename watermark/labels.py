@@ -207,7 +207,14 @@ def sniff_format(data: bytes) -> str | None:
         return "ogg"
     if data[4:8] == b"ftyp":
         return "m4a"
-    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+    if data[:3] == b"ID3" and len(data) >= 10:
+        # c2pa stores a FLAC manifest in an ID3 tag placed before "fLaC": look past the tag.
+        size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+        end = 10 + size + (10 if data[5] & 0x10 else 0)
+        if data[end:end + 4] == b"fLaC":
+            return "flac"
+        return "mp3"
+    if (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
         return "mp3"
     return None
 
@@ -225,7 +232,9 @@ def read_labels(data: bytes) -> dict[str, Any]:
     elif fmt == "mp3":
         raw = _read_id3(data)
     elif fmt in ("ogg", "flac", "m4a"):
-        raw = _read_mutagen(data)
+        raw = _read_mutagen(data, fmt)
+        if fmt == "flac" and data[:3] == b"ID3":
+            raw.update({k: v for k, v in _read_id3(data).items() if k not in raw})
     return _interpret(fmt, raw)
 
 
@@ -269,11 +278,12 @@ def _read_id3(data: bytes) -> dict[str, str]:
     return raw
 
 
-def _read_mutagen(data: bytes) -> dict[str, str]:
+def _read_mutagen(data: bytes, fmt: str) -> dict[str, str]:
     import mutagen
+    from mutagen.flac import FLAC
 
     try:
-        audio = mutagen.File(io.BytesIO(data))
+        audio = FLAC(io.BytesIO(data)) if fmt == "flac" else mutagen.File(io.BytesIO(data))
     except Exception:
         return {}
     if audio is None or audio.tags is None:
