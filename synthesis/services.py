@@ -482,7 +482,7 @@ def start_enrollment(voice: Voice, user, *, budget_s: float | None = None, run_n
         artifact.error = ""
         artifact.budget_s = budget
         artifact.save()
-        record_audit("voice.enrollment_requested", actor=user, organisation=voice.organisation_id, target=voice,
+        record_audit("synthesis.enrollment_requested", actor=user, organisation=voice.organisation_id, target=voice,
                      details={"budget_s": budget, "artifact": str(artifact.pk)})
         if not run_now:
             from synthesis.tasks import enroll_voice
@@ -560,7 +560,7 @@ def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], 
                                         "evaluations": result.evaluations,
                                         "pitch_semitones": result.profile.pitch_semitones})
             locked.save()
-            record_audit("voice.enrolled", organisation=voice.organisation_id, target=voice,
+            record_audit("synthesis.enrollment_completed", organisation=voice.organisation_id, target=voice,
                          details={"artifact": str(locked.pk), "engine": locked.engine,
                                   "similarity": locked.similarity, "baseline_similarity": locked.baseline_similarity,
                                   "elapsed_s": locked.elapsed_s})
@@ -588,7 +588,7 @@ def _enrollment_failed(artifact_id: Any, message: str) -> VoiceProfileArtifact |
         artifact.status = EnrollmentStatus.FAILED
         artifact.error = message[:2000]
         artifact.save(update_fields=["status", "error"])
-        record_audit("voice.enrollment_failed", organisation=artifact.voice.organisation_id, target=artifact.voice,
+        record_audit("synthesis.enrollment_failed", organisation=artifact.voice.organisation_id, target=artifact.voice,
                      details={"reason": message[:500]})
     return artifact
 
@@ -601,7 +601,7 @@ def delete_enrollment(voice: Voice, *, reason: str, user=None) -> bool:
     name = artifact.profile_file.name if artifact.profile_file else None
     with transaction.atomic():
         artifact.delete()
-        record_audit("voice.enrollment_deleted", actor=user, organisation=voice.organisation_id, target=voice,
+        record_audit("synthesis.enrollment_deleted", actor=user, organisation=voice.organisation_id, target=voice,
                      details={"reason": reason, "engine": artifact.engine})
         if name:  # the file goes once the deletion is committed (never a row pointing at nothing)
             transaction.on_commit(lambda: _delete_quietly(name))

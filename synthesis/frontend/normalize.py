@@ -14,7 +14,7 @@ from num2words import num2words
 
 # ---------------------------------------------------------------- Chinese
 _ZH_CURRENCY = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
 @lru_cache(maxsize=1)

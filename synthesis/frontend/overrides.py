@@ -70,7 +70,12 @@ def pinyin_to_numbered(groups: list[str]) -> str:
         if not re.fullmatch(r"[a-zü]+[1-5]", numbered):
             raise InvalidOverride(f"[{']['.join(groups)}] is not a pinyin syllable with a tone "
                                   "(write [h][ào] or [hao4])")
-    return numbered.replace("ü", "v")
+    numbered = numbered.replace("ü", "v")
+    from synthesis.frontend.chinese import syllable_ipa
+
+    if not syllable_ipa(numbered):
+        raise InvalidOverride(f"[{']['.join(groups)}] is not a Mandarin pinyin syllable (write [h][ào] or [hao4])")
+    return numbered
 
 
 def parse_bracket_run(run: str) -> Override:
