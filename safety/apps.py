@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SafetyConfig(AppConfig):
     name = "safety"
     verbose_name = "Safety and moderation"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the generation_completed receiver)

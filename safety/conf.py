@@ -9,11 +9,13 @@ import os
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from voicegate.config import VARIABLE_NAMES
+
 _DEFAULTS: dict[str, float] = {
     "VERIFY_MAX_BYTES": 100 * 1024 * 1024,
     "VERIFY_MAX_SECONDS": 1800.0,
     "VERIFY_SYNC_SECONDS": 120.0,
-    "VERIFY_VOICE_ANALYSIS_SECONDS": 30.0,
+    "VERIFY_VOICE_ANALYSIS_SECONDS": 8.0,
     # Fresh fingerprint rows are folded into per-hash posting blocks once there are this many.
     "FINGERPRINT_COMPACT_ROWS": 50_000,
 }
@@ -22,7 +24,8 @@ _DEFAULTS: dict[str, float] = {
 def setting(name: str) -> float:
     if hasattr(settings, name):
         return float(getattr(settings, name))
-    raw = os.environ.get(name, "").strip()
+    # Only variables declared in voicegate.config (and listed in the README) come from the environment.
+    raw = os.environ.get(name, "").strip() if name in VARIABLE_NAMES else ""
     if not raw:
         return float(_DEFAULTS[name])
     try:

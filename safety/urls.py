@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from rest_framework.routers import DefaultRouter
+
+from .api import ModerationViewSet, VerificationViewSet
+
+router = DefaultRouter()
+router.register("verifications", VerificationViewSet, basename="verification")
+router.register("moderation", ModerationViewSet, basename="moderation")
+
+urlpatterns = router.urls

@@ -1,0 +1,300 @@
+"""From gathered evidence to a verdict with a one-paragraph explanation (pure; no Django, no I/O).
+
+Precedence, strongest provenance first, then the risk a moderator must act on:
+
+1. ``generated_here`` — our watermark decoded, the fingerprint registry matched a registered
+   output, or our own signed manifest validated. A record exists, so a voice match is not a clone.
+2. ``possible_clone_of_protected_voice`` — no record, and the voice is close to a protected voice
+   (the most serious case: someone the platform promised never to imitate).
+3. ``possible_clone_of_enrolled_voice`` — no record, and the voice is close to one of the
+   organisation's enrolled voices.
+4. ``labelled_ai_elsewhere`` — no record and no voice match, but a manifest or metadata label
+   says another generator made it (a label alone is weaker than the voice-identity risk, and
+   is still cited when a clone verdict wins).
+5. ``no_evidence`` — never "authentic": marks and labels can be stripped, and voices outside the
+   registry are never compared.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+GENERATED_HERE = "generated_here"
+LABELLED_AI_ELSEWHERE = "labelled_ai_elsewhere"
+POSSIBLE_CLONE_OF_ENROLLED_VOICE = "possible_clone_of_enrolled_voice"
+POSSIBLE_CLONE_OF_PROTECTED_VOICE = "possible_clone_of_protected_voice"
+NO_EVIDENCE = "no_evidence"
+VERDICTS = (GENERATED_HERE, LABELLED_AI_ELSEWHERE, POSSIBLE_CLONE_OF_ENROLLED_VOICE,
+            POSSIBLE_CLONE_OF_PROTECTED_VOICE, NO_EVIDENCE)
+
+
+@dataclass(frozen=True)
+class GenerationRef:
+    """What the caller may learn about a generation (details only for its own organisation)."""
+
+    generation_id: str
+    created_at: str | None
+    consent_id: str | None
+    same_organisation: bool
+    details: dict[str, Any] = field(default_factory=dict)  # user, voice, text hash: own organisation only
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"generation_id": self.generation_id, "created_at": self.created_at,
+                                "consent_id": self.consent_id,
+                                "disclosure": "full" if self.same_organisation else "limited"}
+        if self.same_organisation:
+            body.update(self.details)
+        else:
+            body["organisation"] = "another organisation on this platform"
+        return body
+
+
+@dataclass(frozen=True)
+class WatermarkEvidence:
+    detected: bool
+    confidence: float
+    payload: str | None  # hex
+    segments: list[tuple[float, float]] = field(default_factory=list)
+    generation: GenerationRef | None = None
+    available: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"detected": self.detected, "confidence": round(float(self.confidence), 4), "payload": self.payload,
+                "segments": [[round(a, 2), round(b, 2)] for a, b in self.segments],
+                "generation": self.generation.as_dict() if self.generation else None, "available": self.available}
+
+
+@dataclass(frozen=True)
+class FingerprintHit:
+    generation_id: str
+    score: int
+    query_hashes: int
+    clip_offset_s: float
+    query_offset_s: float
+    generation: GenerationRef | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"generation_id": self.generation_id, "score": self.score, "query_hashes": self.query_hashes,
+                "clip_offset_s": self.clip_offset_s, "query_offset_s": self.query_offset_s,
+                "generation": self.generation.as_dict() if self.generation else None}
+
+
+@dataclass(frozen=True)
+class FingerprintEvidence:
+    query_hashes: int
+    hits: list[FingerprintHit] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        best = self.hits[0] if self.hits else None
+        return {"matched": bool(self.hits), "query_hashes": self.query_hashes,
+                "generation_id": best.generation_id if best else None,
+                "offset_s": best.clip_offset_s if best else None,
+                "matches": [hit.as_dict() for hit in self.hits]}
+
+
+@dataclass(frozen=True)
+class ManifestEvidence:
+    present: bool
+    valid: bool = False
+    signature_valid: bool | None = None
+    trusted: bool | None = None
+    hash_binding_valid: bool | None = None
+    ours: bool = False
+    ai_generated: bool = False
+    claim_generator: str | None = None
+    issuer: str | None = None
+    generation_id: str | None = None
+    errors: list[str] = field(default_factory=list)
+    available: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"present": self.present, "valid": self.valid, "signature_valid": self.signature_valid,
+                "trusted": self.trusted, "hash_binding_valid": self.hash_binding_valid, "ours": self.ours,
+                "ai_generated": self.ai_generated, "claim_generator": self.claim_generator, "issuer": self.issuer,
+                "generation_id": self.generation_id, "errors": list(self.errors), "available": self.available}
+
+
+@dataclass(frozen=True)
+class Label:
+    """An implicit AI label found in the file's metadata (ours or another provider's)."""
+
+    where: str  # e.g. "ID3 TXXX:AI_GENERATED", "Vorbis comment", "RIFF INFO"
+    text: str
+    provider: str | None
+    ours: bool
+    ai_generated: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"where": self.where, "text": self.text, "provider": self.provider, "ours": self.ours,
+                "ai_generated": self.ai_generated}
+
+
+@dataclass(frozen=True)
+class VoiceMatch:
+    kind: str  # "enrolled" | "protected"
+    id: str
+    name: str
+    similarity: float
+    flagged: bool  # at or above the same-speaker threshold
+
+    def as_dict(self) -> dict[str, Any]:
+        key = "voice_id" if self.kind == "enrolled" else "protected_voice_id"
+        return {"kind": self.kind, key: self.id, "name": self.name, "similarity": round(float(self.similarity), 4),
+                "flagged": self.flagged}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    watermark: WatermarkEvidence
+    fingerprint: FingerprintEvidence
+    manifest: ManifestEvidence
+    labels: list[Label] = field(default_factory=list)
+    voice_matches: list[VoiceMatch] = field(default_factory=list)
+    voice_analysed: bool = True
+    voice_note: str | None = None  # why no voice comparison was possible
+    similarity_threshold: float = 0.72
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: str
+    explanation: str
+    generation_id: str | None
+
+
+def decide(evidence: Evidence) -> Finding:
+    """The verdict and a paragraph citing the evidence behind it (see the module docstring)."""
+    generation_id = _provenance_generation(evidence)
+    if generation_id is not None or evidence.watermark.detected:
+        return Finding(GENERATED_HERE, _explain_generated_here(evidence, generation_id), generation_id)
+    protected = _flagged(evidence, "protected")
+    if protected:
+        return Finding(POSSIBLE_CLONE_OF_PROTECTED_VOICE, _explain_clone(evidence, protected, "protected"), None)
+    enrolled = _flagged(evidence, "enrolled")
+    if enrolled:
+        return Finding(POSSIBLE_CLONE_OF_ENROLLED_VOICE, _explain_clone(evidence, enrolled, "enrolled"), None)
+    if _foreign_ai_claims(evidence):
+        return Finding(LABELLED_AI_ELSEWHERE, _explain_labelled(evidence), None)
+    return Finding(NO_EVIDENCE, _explain_nothing(evidence), None)
+
+
+def _provenance_generation(evidence: Evidence) -> str | None:
+    if evidence.watermark.detected and evidence.watermark.generation:
+        return evidence.watermark.generation.generation_id
+    if evidence.fingerprint.hits:
+        return evidence.fingerprint.hits[0].generation_id
+    manifest = evidence.manifest
+    if manifest.ours and manifest.valid and manifest.generation_id:
+        return manifest.generation_id
+    return None
+
+
+def _flagged(evidence: Evidence, kind: str) -> list[VoiceMatch]:
+    return sorted((m for m in evidence.voice_matches if m.kind == kind and m.flagged),
+                  key=lambda m: -m.similarity)
+
+
+def _foreign_ai_claims(evidence: Evidence) -> list[str]:
+    """Descriptions of AI claims from manifests or labels (including unconfirmed claims to be ours)."""
+    claims = []
+    manifest = evidence.manifest
+    if manifest.present and manifest.ai_generated:
+        state = "a valid" if manifest.valid else "an unverifiable"
+        claims.append(f"{state} C2PA manifest from {manifest.claim_generator or manifest.issuer or 'an unnamed generator'}"
+                      " declaring AI-generated content")
+    for label in evidence.labels:
+        if label.ai_generated:
+            who = label.provider or "an unnamed provider"
+            suffix = " (claiming this platform, but unconfirmed by watermark or fingerprint)" if label.ours else ""
+            claims.append(f"a metadata label from {who} in {label.where}{suffix}")
+    return claims
+
+
+def _when(ref: GenerationRef | None) -> str:
+    if ref is None:
+        return ""
+    consent = f" under consent record {ref.consent_id}" if ref.consent_id else ""
+    return f", created {ref.created_at}{consent}"
+
+
+def _explain_generated_here(evidence: Evidence, generation_id: str | None) -> str:
+    parts: list[str] = []
+    watermark = evidence.watermark
+    ref = watermark.generation or next((h.generation for h in evidence.fingerprint.hits
+                                        if h.generation_id == generation_id), None)
+    if watermark.detected:
+        covered = sum(b - a for a, b in watermark.segments)
+        where = f" in {len(watermark.segments)} segment(s) covering {covered:.1f} s" if watermark.segments else ""
+        if watermark.generation:
+            parts.append(f"The clip carries this platform's watermark (confidence {watermark.confidence:.2f}, "
+                         f"payload {watermark.payload}){where}, which points to generation {generation_id}"
+                         f"{_when(watermark.generation)}.")
+        else:
+            parts.append(f"The clip carries this platform's watermark (confidence {watermark.confidence:.2f}, "
+                         f"payload {watermark.payload}){where}, but no generation record holds that payload "
+                         "(it may have been erased).")
+    else:
+        parts.append("No intact watermark was found (it may have been removed or damaged by re-encoding or editing).")
+    if evidence.fingerprint.hits:
+        hit = evidence.fingerprint.hits[0]
+        agree = "confirms" if hit.generation_id == generation_id else "independently matches"
+        parts.append(f"The fingerprint registry {agree} generation {hit.generation_id}"
+                     f"{_when(ref) if not watermark.generation else ''}: {hit.score} of {hit.query_hashes} "
+                     f"landmark hashes align, starting {hit.clip_offset_s:.2f} s into the registered output.")
+    manifest = evidence.manifest
+    if manifest.present:
+        parts.append(_manifest_sentence(manifest))
+    parts.append("Because a generation record exists, a resemblance to an enrolled or protected voice is "
+                 "covered by that record's consent rather than a sign of cloning.")
+    return " ".join(parts)
+
+
+def _manifest_sentence(manifest: ManifestEvidence) -> str:
+    checks = [f"signature {_yes_no(manifest.signature_valid)}", f"trust {_yes_no(manifest.trusted)}",
+              f"hash binding {_yes_no(manifest.hash_binding_valid)}"]
+    who = manifest.claim_generator or manifest.issuer or "an unnamed generator"
+    return f"A C2PA manifest from {who} is present ({', '.join(checks)})."
+
+
+def _yes_no(value: bool | None) -> str:
+    return "not checked" if value is None else ("valid" if value else "INVALID")
+
+
+def _explain_clone(evidence: Evidence, matches: list[VoiceMatch], kind: str) -> str:
+    best = matches[0]
+    what = "protected voice" if kind == "protected" else "voice enrolled by this organisation"
+    others = f" ({len(matches) - 1} other voice(s) also above the threshold)" if len(matches) > 1 else ""
+    parts = [f"The speaker sounds like the {what} \u201c{best.name}\u201d (similarity {best.similarity:.2f}, "
+             f"threshold {evidence.similarity_threshold:.2f}){others}, yet neither a watermark of this platform nor "
+             "the fingerprint registry links the clip to any generation record, so it may be an unauthorised "
+             "clone made elsewhere (or a genuine recording of that person: speaker similarity alone cannot tell)."]
+    claims = _foreign_ai_claims(evidence)
+    if claims:
+        parts.append(f"The file also carries {'; '.join(claims)}.")
+    return " ".join(parts)
+
+
+def _explain_labelled(evidence: Evidence) -> str:
+    claims = _foreign_ai_claims(evidence)
+    return (f"The file carries {'; '.join(claims)}. Neither this platform's watermark nor its fingerprint registry "
+            "links the clip to a generation made here, and the voice is not close to any enrolled or protected "
+            f"voice{_closest(evidence)}.")
+
+
+def _closest(evidence: Evidence) -> str:
+    if not evidence.voice_analysed:
+        return f" (voice not compared: {evidence.voice_note or 'no speech found'})"
+    if not evidence.voice_matches:
+        return " (no voices to compare with)"
+    best = max(evidence.voice_matches, key=lambda m: m.similarity)
+    return f" (closest: \u201c{best.name}\u201d at {best.similarity:.2f})"
+
+
+def _explain_nothing(evidence: Evidence) -> str:
+    manifest = ("carries no C2PA manifest" if not evidence.manifest.present
+                else "carries a C2PA manifest that does not declare AI generation")
+    return ("No watermark of this platform was found, the fingerprint registry has no match "
+            f"({evidence.fingerprint.query_hashes} hashes looked up), the file {manifest} and no AI metadata "
+            f"label, and the voice is not close to any enrolled or protected voice{_closest(evidence)}. "
+            "This does not show the clip is authentic: watermarks and labels can be stripped, other generators "
+            "may leave no mark, and only voices known to this platform are compared.")
