@@ -619,20 +619,33 @@ def erase_voice(voice: Voice, *, actor=None, reason: str = "the owner asked for 
 
 # ---- protected voices ----------------------------------------------------------------------
 
-def add_protected_voice(*, organisation: Organisation | None, name: str, reason: str,
-                        references: Sequence[AudioUpload], actor=None) -> ProtectedVoice:
-    """Store the speaker embeddings (not the audio) of a voice that must never be enrolled."""
+def embed_recordings(uploads: Sequence[AudioUpload]) -> list[np.ndarray]:
+    """Speaker embeddings of recordings of a voice to protect (no quality gate: public clips are rarely clean)."""
     from consent.speaker import embed_speaker
 
-    if not references:
+    if not uploads:
         raise DomainError("upload at least one recording of the protected voice")
     embeddings = []
-    for upload in references:
+    for upload in uploads:
         decoded = _decode(upload)
         try:
             embeddings.append(embed_speaker(decoded.samples, decoded.sample_rate))
         except ValueError as exc:
             raise DomainError(f"{upload.name}: {exc}") from exc
+    return embeddings
+
+
+def add_protected_voice(*, organisation: Organisation | None, name: str, reason: str,
+                        references: Sequence[AudioUpload], actor=None) -> ProtectedVoice:
+    """Store the speaker embeddings (not the audio) of a voice that must never be enrolled."""
+    return store_protected_voice(organisation=organisation, name=name, reason=reason, actor=actor,
+                                 embeddings=embed_recordings(references),
+                                 reference_sha256=[upload.sha256 for upload in references])
+
+
+def store_protected_voice(*, organisation: Organisation | None, name: str, reason: str,
+                          embeddings: Sequence[np.ndarray], reference_sha256: Sequence[str],
+                          actor=None) -> ProtectedVoice:
     protected = ProtectedVoice(organisation=organisation, name=(name or "").strip(), reason=(reason or "").strip(),
                                embeddings=[[round(float(x), 6) for x in e] for e in embeddings],
                                created_by=_user(actor))
@@ -641,7 +654,7 @@ def add_protected_voice(*, organisation: Organisation | None, name: str, reason:
         protected.save()
         record_audit("protected_voice.added", actor=actor, organisation=organisation, target=protected,
                      details={"name": protected.name, "global": organisation is None,
-                              "reference_sha256": [u.sha256 for u in references]})
+                              "reference_sha256": list(reference_sha256)})
     return protected
 
 
