@@ -555,7 +555,7 @@ def _confidence(bound: float) -> float:
     """0 at a bound of 1, 0.5 at the 1e-6 target, 1 at 1e-12 or below (log scale)."""
     if bound <= 0:
         return 1.0
-    return float(np.clip(-math.log10(bound) / 12.0, 0.0, 1.0))
+    return float(np.clip(-math.log10(bound) / 12.0, 0.0, 1.0)) + 0.0  # never -0.0
 
 
 def _segments(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, payload: bytes) -> list[tuple[float, float]]:
