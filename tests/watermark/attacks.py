@@ -1,0 +1,41 @@
+"""Attacks made independently of the project's audio helpers: ffmpeg subprocesses, NumPy, SciPy."""
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+
+def ffmpeg(samples: np.ndarray, sr: int, args: list[str], container: str) -> np.ndarray:
+    encode = ["ffmpeg", "-v", "error", "-nostdin", "-f", "f32le", "-ar", str(sr), "-ac", "1", "-i", "pipe:0",
+              *args, "-f", container, "pipe:1"]
+    coded = subprocess.run(encode, input=np.asarray(samples, np.float32).tobytes(), capture_output=True,
+                           check=True).stdout
+    decode = ["ffmpeg", "-v", "error", "-nostdin", "-i", "pipe:0", "-f", "f32le", "-ac", "1", "-ar", str(sr), "pipe:1"]
+    return np.frombuffer(subprocess.run(decode, input=coded, capture_output=True, check=True).stdout,
+                         np.float32).copy()
+
+
+def resample(samples: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
+    ratio = Fraction(sr_to, sr_from)
+    return resample_poly(samples, ratio.numerator, ratio.denominator)
+
+
+def white_noise(samples: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    power = float(np.mean(np.square(samples))) / 10 ** (snr_db / 10)
+    return samples + np.random.default_rng(seed).normal(0.0, np.sqrt(power), samples.size)
+
+
+ATTACKS = {
+    "mp3_64k": lambda x, sr: ffmpeg(x, sr, ["-c:a", "libmp3lame", "-b:a", "64k"], "mp3"),
+    "aac_64k": lambda x, sr: ffmpeg(x, sr, ["-c:a", "aac", "-b:a", "64k"], "adts"),
+    "opus_64k": lambda x, sr: ffmpeg(x, sr, ["-c:a", "libopus", "-b:a", "64k", "-ar", "48000"], "ogg"),
+    "resample_16k": lambda x, sr: resample(resample(x, sr, 16000), 16000, sr),
+    "resample_8k": lambda x, sr: resample(resample(x, sr, 8000), 8000, sr),
+    "noise_20db": lambda x, sr: white_noise(x, 20.0),
+    "gain_-20db": lambda x, sr: x * 0.1,
+    "gain_+10db_clipped": lambda x, sr: np.clip(x * 10 ** 0.5, -1.0, 1.0),
+    "lowpass_4k": lambda x, sr: ffmpeg(x, sr, ["-af", "lowpass=f=4000", "-c:a", "pcm_f32le"], "wav"),
+}
