@@ -44,7 +44,7 @@ def requires_role(*roles: str, page: str) -> Callable:
                 return forbidden(request, _("Your account does not belong to an organisation yet. "
                                             "Ask your organisation's admin to add you."))
             if not allows(membership, roles):
-                needed = _(" or ").join(role_label(r) for r in (*roles, Role.ADMIN))
+                needed = _(" or ").join(role_label(r) for r in dict.fromkeys((*roles, Role.ADMIN)))
                 return forbidden(request, _("%(page)s needs the %(needed)s role; your role is %(role)s. "
                                             "Ask your organisation's admin if you need access.")
                                  % {"page": page, "needed": needed, "role": role_label(membership.role)})

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
-from .pages import audit
+from .pages import audit, voices
 
 app_name = "web"
 
@@ -13,4 +13,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", audit.audit_log, name="audit"),
     path("audit/chain/", audit.chain_status, name="audit-chain"),
+    path("voices/", voices.voice_list, name="voices"),
+    path("voices/check/", voices.check_recording, name="check-recording"),
+    path("voices/<uuid:voice_id>/", voices.voice_detail, name="voice"),
+    path("voices/<uuid:voice_id>/statement/<uuid:challenge_id>/", voices.statement, name="statement"),
+    path("voices/<uuid:voice_id>/consents/<uuid:consent_id>/revoke/", voices.revoke, name="consent-revoke"),
+    path("voices/<uuid:voice_id>/consents/<uuid:consent_id>/approve/", voices.approve, name="consent-approve"),
+    path("voices/<uuid:voice_id>/consents/<uuid:consent_id>/statement.audio", voices.statement_audio,
+         name="statement-audio"),
+    path("voices/<uuid:voice_id>/references/<uuid:clip_id>.audio", voices.reference_audio, name="reference-audio"),
 ]

@@ -1,0 +1,40 @@
+"""Small presentation filters for the web UI."""
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def sentence(message) -> str:
+    """Service messages are lower-case clauses ("give the voice a name"); people read sentences."""
+    text = str(message or "").strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?。！？)" else text + "."
+
+
+@register.filter
+def percent(value, digits: int = 0) -> str:
+    try:
+        return f"{float(value) * 100:.{int(digits)}f}%"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def number(value, digits: int = 1) -> str:
+    try:
+        return f"{float(value):.{int(digits)}f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def get(mapping, key):
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
