@@ -102,10 +102,8 @@ def compact_fingerprints() -> int:
 # --- evidence ----------------------------------------------------------------------------------
 
 def _detect_watermark(samples: np.ndarray, sample_rate: int):
-    try:
-        from watermark.services import detect_in
-    except ImportError:  # the watermark service layer is optional; the codec is not
-        from watermark.dsp import detect as detect_in
+    from watermark.services import detect_in
+
     return detect_in(samples, sample_rate)
 
 
@@ -132,27 +130,21 @@ def fingerprint_evidence(samples: np.ndarray, sample_rate: int, organisation) ->
     return FingerprintEvidence(len(query), hits)
 
 
-OUR_PROVIDER = "voicegate"
+def our_provider() -> str:
+    from django.conf import settings
 
-
-def _trust_anchors() -> str | None:
-    """The PEM roots that make a manifest "trusted" (the watermark app's configuration when it has one)."""
-    try:
-        from watermark.services import trust_anchors_pem
-    except ImportError:
-        return None
-    return trust_anchors_pem()
+    return str(getattr(settings, "PROVENANCE_PROVIDER", "voicegate")).strip().lower()
 
 
 def manifest_evidence(data: bytes) -> ManifestEvidence:
     from watermark.labels import sniff_format
-    from watermark.manifest import read_manifest
+    from watermark.services import manifest_report
 
     fmt = sniff_format(data)
     if fmt is None:
         return ManifestEvidence(present=False)
     try:
-        found = read_manifest(data, fmt, trust_anchors_pem=_trust_anchors())
+        found = manifest_report(data, fmt)  # trusts the roots in PROVENANCE_TRUST_ANCHORS
     except Exception as exc:  # a malformed manifest is evidence to report, not a failure of the check
         return ManifestEvidence(present=True, valid=False, errors=[f"manifest could not be read: {exc}"])
     return manifest_from_report(found)
@@ -194,7 +186,7 @@ def label_evidence(data: bytes) -> list[Label]:
                                    f"generation {found.get('generation_id')}" if found.get("generation_id") else None,
                                    found.get("digital_source_type")]))
     return [Label(where=f"{found.get('format') or 'file'} metadata: {', '.join(where)}", text=text,
-                  provider=provider, ours=(provider or "").strip().lower() == OUR_PROVIDER, ai_generated=True)]
+                  provider=provider, ours=(provider or "").strip().lower() == our_provider(), ai_generated=True)]
 
 
 def _has_field(found: dict, name: str) -> bool:
