@@ -46,8 +46,9 @@ MAX_DECODE_SECONDS = 300.0  # decoding stops here; the quality check reports the
 MAX_REFERENCES = 5
 STATEMENT_VALID_FOR = timedelta(hours=24)
 ACTIVE_STATUSES = (ConsentStatus.PENDING, ConsentStatus.CONTENT_UNVERIFIED, ConsentStatus.VERIFIED)
-# Share of the random phrase's words the transcript must contain (anti-replay).
-PHRASE_MIN_SHARE = 0.75
+# Share of the confirmation code's digits the transcript must contain, in place (anti-replay):
+# five of six tolerates one misheard digit.
+CODE_MIN_SHARE = 0.8
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -409,17 +410,17 @@ def verify_statement(statement: tuple[np.ndarray, int], references: Sequence[tup
     if check is None:
         return Verdict(ConsentStatus.CONTENT_UNVERIFIED, f"no offline speech recogniser covers {language!r}; "
                        "an admin must listen to the statement and approve it", similarity, figures)
-    found, total = statements.phrase_words_found(phrase, check.transcript, language)
+    found, total = statements.code_digits_heard(phrase, check.transcript)
     figures.update({"transcript": check.transcript, "text_similarity": check.similarity,
-                    "text_threshold": check.threshold, "phrase_words_found": found, "phrase_words": total,
+                    "text_threshold": check.threshold, "code_digits_heard": found, "code_digits": total,
                     "recogniser": check.recogniser})
     if not check.matches:
         return Verdict(ConsentStatus.REJECTED, f"the recording does not match the statement text (similarity "
                        f"{check.similarity:.2f}, at least {check.threshold:.2f} is needed); read the statement "
                        "as issued", similarity, figures)
-    if found < PHRASE_MIN_SHARE * total:
-        return Verdict(ConsentStatus.REJECTED, f"the confirmation phrase was not heard ({found} of {total} words); "
-                       "read the statement issued for this consent, including its phrase", similarity, figures)
+    if found < CODE_MIN_SHARE * total:
+        return Verdict(ConsentStatus.REJECTED, f"the confirmation code was not heard ({found} of {total} digits); "
+                       "read the statement issued for this consent, including its code", similarity, figures)
     return Verdict(ConsentStatus.VERIFIED, "", similarity, figures)
 
 

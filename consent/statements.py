@@ -15,27 +15,16 @@ from datetime import date
 
 STATEMENT_LANGUAGES = ("en", "zh")
 
-# 64 words each: four words give 24 bits, plenty against replaying a stale recording
-# (the challenge also expires and is single use).
-_PHRASE_WORDS = {
-    "en": (
-        "amber", "anchor", "apple", "autumn", "banjo", "basket", "beacon", "bicycle", "blanket", "bridge",
-        "camera", "candle", "canyon", "carpet", "castle", "cherry", "copper", "cotton", "desert", "dolphin",
-        "dragon", "engine", "falcon", "feather", "forest", "garden", "ginger", "guitar", "hammer", "hatchet",
-        "helmet", "island", "jacket", "jungle", "kettle", "ladder", "lantern", "lemon", "magnet", "marble",
-        "meadow", "mirror", "monkey", "needle", "orange", "oyster", "paddle", "parrot", "pepper", "pillow",
-        "planet", "pocket", "rabbit", "ribbon", "river", "rocket", "saddle", "silver", "spider", "tiger",
-        "tomato", "tunnel", "velvet", "window",
-    ),
-    "zh": (
-        "苹果", "香蕉", "桌子", "椅子", "窗户", "月亮", "太阳", "星星", "河流", "高山", "森林", "花园", "老虎",
-        "熊猫", "骆驼", "海豚", "蝴蝶", "燕子", "火车", "飞机", "轮船", "自行车", "铅笔", "书包", "雨伞", "钥匙",
-        "镜子", "灯笼", "风筝", "茶杯", "面包", "西瓜", "葡萄", "草莓", "米饭", "饺子", "馒头", "牛奶", "咖啡",
-        "音乐", "电影", "足球", "篮球", "图书馆", "医院", "学校", "公园", "广场", "港口", "桥梁", "城堡", "宝石",
-        "丝绸", "瓷器", "竹子", "松树", "梅花", "荷花", "彩虹", "雪花", "春天", "夏天", "秋天", "冬天",
-    ),
+# The random part is a code of single digits read one by one: a recogniser hears digits far
+# more reliably than arbitrary words (Whisper base turned "island jacket" into "I'll inject it"),
+# and six digits (10^6 codes) are plenty when the statement also expires and is single use.
+CODE_DIGITS = 6
+DIGIT_WORDS = {
+    "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+    "zh": ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九"),
 }
-PHRASE_WORD_COUNT = 4
+_HEARD_DIGITS = {**{word: str(n) for n, word in enumerate(DIGIT_WORDS["en"])}, "oh": "0",
+                 **{word: str(n) for n, word in enumerate(DIGIT_WORDS["zh"])}, "〇": "0", "两": "2", "幺": "1"}
 
 LANGUAGE_NAMES = {
     "en": {"zh": "Mandarin Chinese", "en": "English", "ja": "Japanese", "yue": "Cantonese", "ko": "Korean",
@@ -58,10 +47,15 @@ class Statement:
     language: str
 
 
-def random_phrase(language: str = "en", words: int = PHRASE_WORD_COUNT) -> str:
-    vocabulary = _PHRASE_WORDS[language]
-    chosen = [secrets.choice(vocabulary) for _ in range(words)]
-    return ("" if language == "zh" else " ").join(chosen)
+def random_phrase(language: str = "en", digits: int = CODE_DIGITS) -> str:
+    """The confirmation code, as digits ("407193")."""
+    return "".join(str(secrets.randbelow(10)) for _ in range(digits))
+
+
+def spoken_code(code: str, language: str) -> str:
+    """The code as the owner reads it: digit by digit, in words."""
+    words = [DIGIT_WORDS[language][int(digit)] for digit in code]
+    return "".join(words) if language == "zh" else ", ".join(words)
 
 
 def _join(items: list[str], language: str) -> str:
@@ -83,33 +77,27 @@ def compose_statement(*, owner_name: str, organisation_name: str, on: date, lang
     if language == "zh":
         text = (f"我是{owner_name}。今天是{on.year}年{on.month}月{on.day}日。我同意{organisation_name}"
                 f"使用我的声音合成语音，用于{_join(use_names, language)}，语言为{_join(language_names, language)}。"
-                f"我可以随时撤回这项同意。确认短语：{phrase}。")
+                f"我可以随时撤回这项同意。确认码：{spoken_code(phrase, language)}。")
     else:
         text = (f"My name is {owner_name}. Today is {on.strftime('%B')} {on.day}, {on.year}. "
                 f"I agree that {organisation_name} may create synthetic speech in my voice for "
                 f"{_join(use_names, language)}, in {_join(language_names, language)}. "
-                f"I can withdraw this consent at any time. My confirmation phrase is: {phrase}.")
+                f"I can withdraw this consent at any time. My confirmation code is: {spoken_code(phrase, language)}.")
     return Statement(text=text, phrase=phrase, language=language)
 
 
-def _normalise(text: str) -> str:
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).lower())
+def heard_digits(transcript: str) -> str:
+    """Every digit in a transcript, whether written as digits or as digit words (en, zh)."""
+    text = unicodedata.normalize("NFKC", transcript).lower()
+    tokens = re.findall(r"[0-9]|[a-z]+|[零〇一二两三四五六七八九幺]", text)
+    return "".join(token if token.isdigit() else _HEARD_DIGITS.get(token, "") for token in tokens)
 
 
-def phrase_words_found(phrase: str, transcript: str, language: str = "en") -> tuple[int, int]:
-    """(phrase words heard in the transcript, phrase words): the anti-replay part of the content check."""
-    # zh phrases are written without spaces; split them back into the words we drew.
-    words = _split_zh_phrase(phrase) if language == "zh" else phrase.split()
-    heard = _normalise(transcript)
-    return sum(1 for word in words if _normalise(word) and _normalise(word) in heard), len(words)
-
-
-def _split_zh_phrase(phrase: str) -> list[str]:
-    """Split a joined zh phrase back into vocabulary words (longest match first)."""
-    vocabulary = sorted(_PHRASE_WORDS["zh"], key=len, reverse=True)
-    words, rest = [], phrase
-    while rest:
-        word = next((w for w in vocabulary if rest.startswith(w)), rest[0])
-        words.append(word)
-        rest = rest[len(word):]
-    return words
+def code_digits_heard(code: str, transcript: str) -> tuple[int, int]:
+    """(digits of the code heard in place, digits in the code): best alignment over the transcript's digits."""
+    heard = heard_digits(transcript)
+    best = 0
+    for start in range(max(1, len(heard) - len(code) + 1)):
+        window = heard[start:start + len(code)]
+        best = max(best, sum(1 for a, b in zip(code, window) if a == b))
+    return best, len(code)

@@ -15,7 +15,7 @@ from consent.services import AudioUpload
 from tests.audio_checks.voices import espeak_speech, piper_speech, with_silence
 
 OWNER = "Joe Example"
-PHRASE = "amber lantern river tiger"
+PHRASE = "407193"
 REFERENCE_SENTENCES = (
     "The quick brown fox jumps over the lazy dog near the quiet river bank this morning.",
     "Please remember to bring the blue folder and two pencils to the meeting on Thursday.",
@@ -36,7 +36,7 @@ def reference_wavs() -> list[bytes]:
 @pytest.fixture
 def fixed_phrase(monkeypatch):
     """Statements carry a known phrase so the session's recordings can read the issued text."""
-    monkeypatch.setattr(statements, "random_phrase", lambda language="en", words=4: PHRASE)
+    monkeypatch.setattr(statements, "random_phrase", lambda language="en", digits=6: PHRASE)
     return PHRASE
 
 
