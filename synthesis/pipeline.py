@@ -17,7 +17,7 @@ import hashlib
 import io
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -117,17 +117,17 @@ def plan_synthesis(request: SynthesisRequest) -> SynthesisPlan:
 
 # --------------------------------------------------------------------------- provenance
 def streaming_marker(sample_rate: int, payload: bytes):
-    """The watermark embedder that marks a stream chunk by chunk (push/flush)."""
+    """The configured watermark engine's chunk-by-chunk marker (push/flush)."""
     from watermark.services import streaming_marker as make_marker
 
     return make_marker(sample_rate, payload)
 
 
 def audible_disclosure(sample_rate: int, language: str) -> np.ndarray:
-    """The short 'AI-generated' cue prepended when the audible label is on."""
-    from watermark.services import audible_disclosure as make_cue
+    """The short 'AI-generated' / 'AI生成' cue (tones + spoken words) prepended when the audible label is on."""
+    from watermark.labels import audible_disclosure as make_cue
 
-    return np.asarray(make_cue(sample_rate, language), dtype=np.float32)
+    return np.asarray(make_cue(sample_rate, language, spoken=True), dtype=np.float32)
 
 
 @dataclass
@@ -169,29 +169,6 @@ def render_marked(plan: SynthesisPlan, profile: VoiceProfile | None, payload: by
 
 
 # --------------------------------------------------------------------------- packaging
-@dataclass
-class ProvenanceInfo:
-    """What the labels and the signed manifest state about an output (never personal data)."""
-
-    generation_id: str
-    organisation: str
-    created_at: str  # ISO 8601
-    watermark_payload: str  # hex
-    consent_sha256: str  # a hash reference to the consent record, not the record
-    text_sha256: str
-    language: str
-    engine: str
-    audible_label: bool
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "extra"}
-        data.update(self.extra)
-        data["provider"] = PROVIDER
-        data["ai_generated"] = True
-        return data
-
-
 @dataclass(frozen=True)
 class PackagedOutput:
     data: bytes
@@ -202,26 +179,27 @@ class PackagedOutput:
     manifest: dict[str, Any]
 
 
-def package_output(samples: np.ndarray, sample_rate: int, fmt: str, info: ProvenanceInfo) -> PackagedOutput:
-    """Encode, write the AI labels and sign the C2PA manifest (watermark.services.label_and_sign)."""
-    from watermark.services import label_and_sign
+def package_output(samples: np.ndarray, sample_rate: int, fmt: str, *, generation_id: str, consent_sha256: str,
+                   watermark_payload: bytes) -> PackagedOutput:
+    """Encode, then write the AI labels and sign the C2PA manifest (watermark.services.label_and_sign).
+
+    The manifest summary says ``signed: false`` (and why) when no signing certificate is
+    configured or the format cannot carry C2PA (Ogg); the labels are written in every format.
+    """
+    from watermark.manifest import MANIFEST_FORMATS
+    from watermark.services import ProvenanceInfo, label_and_sign
 
     fmt = check_format(fmt)
     encoded = encode_audio(samples, sample_rate, fmt)
-    signed = label_and_sign(encoded, fmt, info.as_dict())
-    labels, manifest = _describe_provenance(signed, fmt)
-    return PackagedOutput(signed, fmt, samples.size / sample_rate, sample_rate, labels, manifest)
-
-
-def _describe_provenance(data: bytes, fmt: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Read back what was written, so the generation record states what the file really carries."""
-    from watermark.labels import read_labels
-    from watermark.manifest import read_manifest
-
-    labels = read_labels(data) or {}
-    manifest = read_manifest(data, fmt)
-    summary = manifest.as_dict() if hasattr(manifest, "as_dict") else dict(manifest or {})
-    return dict(labels), summary
+    labelled = label_and_sign(encoded, fmt, ProvenanceInfo(generation_id=generation_id, consent_sha256=consent_sha256,
+                                                           watermark_payload=watermark_payload.hex()))
+    if labelled.manifest is not None:
+        manifest = {"signed": True, **labelled.manifest}
+    elif fmt not in MANIFEST_FORMATS:
+        manifest = {"signed": False, "reason": f"C2PA manifests cannot be embedded in {fmt} files"}
+    else:
+        manifest = {"signed": False, "reason": "no signing certificate configured (PROVENANCE_CERT_CHAIN)"}
+    return PackagedOutput(labelled.data, fmt, samples.size / sample_rate, sample_rate, dict(labelled.labels), manifest)
 
 
 # --------------------------------------------------------------------------- streamed WAV

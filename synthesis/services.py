@@ -42,7 +42,7 @@ from synthesis.engines import get_engine, language_info
 from synthesis.frontend import resolve_language
 from synthesis.models import (ACTIVE_STATUSES, WATERMARK_KEY_MAX, Delivery, EnrollmentStatus, Generation,
                               GenerationStatus, VoiceProfileArtifact)
-from synthesis.pipeline import ProvenanceInfo, SynthesisRequest
+from synthesis.pipeline import SynthesisRequest
 from synthesis.profile import VoiceProfile
 from synthesis.signals import generation_completed
 
@@ -82,9 +82,12 @@ def new_watermark_key() -> int:
     raise Conflict("could not allocate a free watermark key; try again")
 
 
-def consent_reference(consent_id: Any) -> str:
-    """A hash reference to the consent record for labels and manifests (never the record itself)."""
-    return pipeline.text_hash(f"voicegate-consent:{consent_id}")
+def consent_reference(generation: Generation) -> str:
+    """The hash reference to the consent record that manifests carry (never the record itself)."""
+    from watermark.services import consent_hash
+
+    return consent_hash({"consent_record_id": generation.consent_ref, "voice_id": generation.voice_ref,
+                         "organisation_id": str(generation.organisation_id)})
 
 
 # --------------------------------------------------------------------------- creation
@@ -207,13 +210,10 @@ def profile_for(generation: Generation, plan: pipeline.SynthesisPlan) -> VoicePr
     return profile
 
 
-def provenance_info(generation: Generation) -> ProvenanceInfo:
-    return ProvenanceInfo(
-        generation_id=str(generation.pk), organisation=str(generation.organisation_id),
-        created_at=generation.created_at.isoformat(timespec="seconds"),
-        watermark_payload=generation.watermark_payload.hex(),
-        consent_sha256=consent_reference(generation.consent_ref), text_sha256=generation.text_hash,
-        language=generation.resolved_language, engine=generation.engine, audible_label=generation.audible_label)
+def package(generation: Generation, samples: np.ndarray, sample_rate: int, fmt: str) -> pipeline.PackagedOutput:
+    return pipeline.package_output(samples, sample_rate, fmt, generation_id=str(generation.pk),
+                                   consent_sha256=consent_reference(generation),
+                                   watermark_payload=generation.watermark_payload)
 
 
 @dataclass
@@ -271,7 +271,7 @@ def complete_generation(generation: Generation, samples: np.ndarray, sample_rate
     """Package, store and record the one output. A no-op when the job was cancelled meanwhile."""
     if samples.size == 0:
         raise DomainError("the engine produced no audio for this text")
-    packaged = pipeline.package_output(samples, sample_rate, generation.output_format, provenance_info(generation))
+    packaged = package(generation, samples, sample_rate, generation.output_format)
     name = output_name(generation, packaged.fmt)
     saved: str | None = None
     try:
@@ -300,7 +300,7 @@ def complete_generation(generation: Generation, samples: np.ndarray, sample_rate
                                                  "duration_s": locked.duration_s, "format": packaged.fmt,
                                                  "watermark_payload": locked.watermark_payload.hex(),
                                                  "attempts": locked.attempts,
-                                                 "manifest_signed": bool(packaged.manifest)})
+                                                 "manifest_signed": bool(packaged.manifest.get("signed"))})
     except BaseException:
         if saved is not None:
             _delete_quietly(saved)
@@ -425,7 +425,7 @@ def output_in_format(generation: Generation, fmt: str) -> bytes:
     if fmt == generation.output_format:
         return data
     decoded = decode_audio(data)
-    return pipeline.package_output(decoded.samples, decoded.sample_rate, fmt, provenance_info(generation)).data
+    return package(generation, decoded.samples, decoded.sample_rate, fmt).data
 
 
 def _json_safe(value: Any) -> Any:
@@ -458,7 +458,8 @@ def _usable_consent(voice: Voice) -> ConsentRecord:
     for record in ConsentRecord.objects.filter(voice=voice, status=ConsentStatus.VERIFIED):
         if record.valid_from <= now and not record.is_expired(now):
             return record
-    raise ConsentRefused(f"voice {voice.name!r} has no verified, unexpired consent; it cannot be enrolled")
+    raise ConsentRefused(f"voice {voice.name!r} has no verified, unexpired consent; it cannot be enrolled",
+                         reason="no_consent", voice=voice)
 
 
 def start_enrollment(voice: Voice, user, *, budget_s: float | None = None, run_now: bool = False,

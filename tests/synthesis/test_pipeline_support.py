@@ -1,0 +1,161 @@
+"""Fixtures and helpers shared by the job/API/pipeline/command tests (no tests here).
+
+The voice is a real consent.Voice enrolled by consent.services from Piper speech; its consent
+record is created verified directly (statement verification is consent's to test). The
+cached engine profile is a stock Kokoro pack saved the way enrollment saves one, so these
+tests need no minutes-long enrollment; one enrollment test runs the real search on a tiny budget.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import soundfile as sf
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from consent import services as consent_services
+from consent.models import ConsentRecord, ConsentStatus, Voice
+from consent.services import AudioUpload
+from synthesis.engines import get_engine
+from synthesis.models import EnrollmentStatus, Generation, VoiceProfileArtifact
+from synthesis.services import profile_name
+from tests.audio_checks.voices import espeak_speech, piper_speech, with_silence
+
+REFERENCE_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog near the quiet river bank this morning.",
+    "Please remember to bring the blue folder and two pencils to the meeting on Thursday.",
+)
+HELD_OUT_SENTENCE = "Seven bright lanterns were hanging along the narrow street when the parade began."
+SHORT_TEXT = "Good morning. This clip is short."
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def b64_wav(samples: np.ndarray, rate: int) -> str:
+    return base64.b64encode(wav_bytes(samples, rate)).decode()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_local_storage(settings, tmp_path):
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {**settings.STORAGES, "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")}}}
+
+
+@pytest.fixture(scope="session")
+def reference_wavs() -> list[bytes]:
+    clips = [piper_speech(text) for text in REFERENCE_SENTENCES]
+    return [wav_bytes(with_silence(samples, rate), rate) for samples, rate in clips]
+
+
+def make_voice(tenant, reference_wavs, name: str = "Joe") -> Voice:
+    owner = consent_services.create_owner(tenant.organisation, name=f"{name} Owner", actor=tenant.admin.user)
+    return consent_services.enroll_voice(
+        tenant.organisation, name=name, owner=owner, actor=tenant.producer.user,
+        references=[AudioUpload(data, f"ref{i}.wav") for i, data in enumerate(reference_wavs)])
+
+
+def grant(voice: Voice, *, languages=("en", "zh", "ja"), uses=("narration",), **fields) -> ConsentRecord:
+    return ConsentRecord.objects.create(
+        organisation=voice.organisation, voice=voice, owner=voice.owner, status=ConsentStatus.VERIFIED,
+        statement_text="I agree that my voice may be used.", languages=list(languages), uses=list(uses),
+        valid_from=timezone.now() - timezone.timedelta(minutes=1), speaker_similarity=0.9, **fields)
+
+
+def cache_stock_profile(voice: Voice, stock: str = "jm_kumo") -> VoiceProfileArtifact:
+    """A ready enrollment artifact holding a stock pack, stored as enrollment stores profiles."""
+    from synthesis.engines.kokoro import stock_profile
+
+    name = default_storage.save(profile_name(voice.pk), ContentFile(stock_profile(stock).to_bytes()))
+    return VoiceProfileArtifact.objects.create(voice=voice, engine="kokoro", status=EnrollmentStatus.READY,
+                                               progress=1.0, profile_file=name, similarity=0.5,
+                                               baseline_similarity=0.5)
+
+
+@pytest.fixture
+def voice(tenant, reference_wavs) -> Voice:
+    return make_voice(tenant, reference_wavs)
+
+
+@pytest.fixture
+def consent(voice) -> ConsentRecord:
+    return grant(voice)
+
+
+@pytest.fixture
+def ready_voice(voice, consent) -> Voice:
+    cache_stock_profile(voice)
+    return voice
+
+
+@dataclass
+class EngineLog:
+    """What the real Kokoro engine was asked to do, in order (its output is untouched)."""
+
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def inferences(self) -> int:
+        return sum(1 for event in self.events if event == "infer")
+
+
+@pytest.fixture
+def engine_log(monkeypatch) -> EngineLog:
+    log = EngineLog()
+    engine = get_engine("kokoro")
+    real_infer = engine.infer
+
+    def recording_infer(*args, **kwargs):
+        log.events.append("infer")
+        return real_infer(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "infer", recording_infer)
+    return log
+
+
+def stored_outputs() -> list[str]:
+    """Every file under generations/ in default_storage."""
+    found: list[str] = []
+
+    def walk(prefix: str) -> None:
+        try:
+            folders, files = default_storage.listdir(prefix)
+        except FileNotFoundError:
+            return
+        found.extend(f"{prefix}/{name}" for name in files)
+        for folder in folders:
+            walk(f"{prefix}/{folder}")
+
+    walk("generations")
+    return sorted(found)
+
+
+def decode(data: bytes) -> tuple[np.ndarray, int]:
+    from voicegate.audio import decode_audio
+
+    decoded = decode_audio(data)
+    return decoded.samples, decoded.sample_rate
+
+
+def assert_marked_for(samples: np.ndarray, rate: int, generation: Generation) -> None:
+    from watermark.services import detect_in
+
+    detection = detect_in(samples, rate)
+    assert detection.detected, "the output carries no watermark"
+    assert detection.payload == generation.watermark_payload
+
+
+__all__ = ["REFERENCE_SENTENCES", "HELD_OUT_SENTENCE", "SHORT_TEXT", "wav_bytes", "b64_wav", "make_voice", "grant",
+           "cache_stock_profile", "voice", "consent", "ready_voice", "engine_log", "EngineLog", "stored_outputs",
+           "decode", "assert_marked_for", "reference_wavs", "_isolated_local_storage", "espeak_speech",
+           "piper_speech", "with_silence"]
