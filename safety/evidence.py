@@ -293,7 +293,9 @@ def _closest(evidence: Evidence) -> str:
 def _explain_nothing(evidence: Evidence) -> str:
     manifest = ("carries no C2PA manifest" if not evidence.manifest.present
                 else "carries a C2PA manifest that does not declare AI generation")
-    return ("No watermark of this platform was found, the fingerprint registry has no match "
+    searched = ("No watermark of this platform was found" if evidence.watermark.available
+                else "The watermark check failed to run (see the service log)")
+    return (f"{searched}, the fingerprint registry has no match "
             f"({evidence.fingerprint.query_hashes} hashes looked up), the file {manifest} and no AI metadata "
             f"label, and the voice is not close to any enrolled or protected voice{_closest(evidence)}. "
             "This does not show the clip is authentic: watermarks and labels can be stripped, other generators "
