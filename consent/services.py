@@ -99,9 +99,12 @@ class AudioUpload:
         if size is not None and size > limit:
             from voicegate.errors import PayloadTooLarge
 
-            raise PayloadTooLarge(f"{_base_name(name)} is {size / 1e6:.1f} MB; at most {limit / 1e6:.0f} MB "
-                                  "is accepted")
+            raise PayloadTooLarge(f"{_base_name(name)} is {_size(size)}; at most {_size(limit)} is accepted")
         return cls(handle.read(), _base_name(name))
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count >= 1e6 else f"{count / 1e3:.0f} kB"
 
 
 def _base_name(name: str) -> str:
