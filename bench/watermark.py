@@ -69,6 +69,10 @@ def attacks(unmarked_pool: list[np.ndarray]) -> dict[str, Attack]:
         "aac_64k": lambda x, sr, rng: ffmpeg_roundtrip(x, sr, ["-c:a", "aac", "-b:a", "64k"], "adts"),
         "opus_32k": lambda x, sr, rng: ffmpeg_roundtrip(x, sr, ["-c:a", "libopus", "-b:a", "32k", "-ar", "48000"],
                                                         "ogg"),
+        "opus_48k": lambda x, sr, rng: ffmpeg_roundtrip(x, sr, ["-c:a", "libopus", "-b:a", "48k", "-ar", "48000"],
+                                                        "ogg"),
+        "opus_64k": lambda x, sr, rng: ffmpeg_roundtrip(x, sr, ["-c:a", "libopus", "-b:a", "64k", "-ar", "48000"],
+                                                        "ogg"),
         "resample_16k": lambda x, sr, rng: resample(resample(x, sr, 16000), 16000, sr),
         "resample_8k": lambda x, sr, rng: resample(resample(x, sr, 8000), 8000, sr),
         "noise_20db": lambda x, sr, rng: white_noise(x, 20.0, rng),
@@ -82,3 +86,126 @@ def attacks(unmarked_pool: list[np.ndarray]) -> dict[str, Attack]:
                                                                 "wav"),
         "pitch_+5%": lambda x, sr, rng: resample(x, sr, int(round(sr * 1.05))) * 1.0,  # played at sr: pitch and speed +5%
     }
+
+
+def clip_pairs(count: int) -> list[tuple[int, int]]:
+    pairs = [(a, b) for a in range(len(SENTENCES)) for b in range(len(SENTENCES)) if a != b]
+    rng = np.random.default_rng(5)
+    return [pairs[i] for i in rng.permutation(len(pairs))[:count]]
+
+
+def bit_accuracy(sent: bytes, got: bytes | None) -> float:
+    if got is None:
+        return 0.5  # nothing decoded: chance level
+    diff = int.from_bytes(sent, "big") ^ int.from_bytes(got, "big")
+    return 1.0 - bin(diff).count("1") / (8 * len(sent))
+
+
+def music_like(seconds: float, sr: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    t = np.arange(int(seconds * sr)) / sr
+    notes = 220 * 2 ** (rng.integers(0, 24, 8) / 12)
+    melody = np.concatenate([np.sin(2 * np.pi * f * t[: t.size // 8]) * np.hanning(t.size // 8) for f in notes])
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0, 523.3)) / 4
+    drums = np.zeros_like(t)
+    for start in range(0, t.size, sr // 2):
+        burst = rng.normal(0, 1, min(sr // 20, t.size - start)) * np.exp(-np.arange(min(sr // 20, t.size - start)) / 200)
+        drums[start:start + burst.size] += burst
+    pink = np.cumsum(rng.normal(0, 1, t.size))
+    pink -= np.convolve(pink, np.ones(400) / 400, mode="same")
+    return {"melody": 0.3 * melody, "chord": 0.3 * chord, "chord+drums": 0.2 * chord + 0.2 * drums,
+            "pink-ish noise": 0.05 * pink / np.std(pink), "white noise": rng.normal(0, 0.1, t.size),
+            "sweep": 0.3 * np.sin(2 * np.pi * (100 * t + 300 * t ** 2 / seconds))}
+
+
+def pesq_wb(reference: np.ndarray, degraded: np.ndarray, sr: int) -> float:
+    from pesq import pesq
+
+    if sr != 16000:
+        reference, degraded = resample(reference, sr, 16000), resample(degraded, sr, 16000)
+    return float(pesq(16000, reference, degraded, "wb"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=50)
+    parser.add_argument("--sample-rate", type=int, default=16000)
+    parser.add_argument("--json-only", action="store_true")
+    args = parser.parse_args()
+    sr = args.sample_rate
+    rng = np.random.default_rng(11)
+    pool = [speech(s, "piper", 16000).astype(np.float64) for s in SENTENCES]
+    suite = attacks(pool)
+    clips = [np.concatenate([resample(pool[a], 16000, sr), resample(pool[b], 16000, sr)]) for a, b in clip_pairs(args.clips)]
+    per_attack: dict[str, dict[str, list[float]]] = {name: {"detected": [], "bits": [], "z": []} for name in suite}
+    embed_time = detect_time = audio_seconds = 0.0
+    for clip in clips:
+        payload = rng.bytes(4)
+        started = time.perf_counter()
+        marked = dsp.embed(clip, sr, payload).astype(np.float64)
+        embed_time += time.perf_counter() - started
+        audio_seconds += clip.size / sr
+        for name, attack in suite.items():
+            attacked = attack(marked, sr, rng)
+            started = time.perf_counter()
+            found = dsp.detect(attacked, sr)
+            if name == "none":
+                detect_time += time.perf_counter() - started
+            per_attack[name]["detected"].append(float(found.detected and found.payload == payload))
+            per_attack[name]["bits"].append(bit_accuracy(payload, found.decoded))
+            per_attack[name]["z"].append(found.z_score)
+            if found.detected and found.payload != payload:
+                per_attack[name].setdefault("wrong_payload", []).append(1.0)
+    # False positives: unmarked speech (each clip, and each attacked) and music-like signals.
+    false_positives, unmarked_trials, max_z = 0, 0, 0.0
+    for clip in clips:
+        for name in ("none", "mp3_64k", "noise_20db"):
+            found = dsp.detect(suite[name](clip, sr, rng), sr)
+            false_positives += int(found.detected)
+            unmarked_trials += 1
+            max_z = max(max_z, found.z_score)
+    for _ in range(3):
+        for name, signal in music_like(10.0, sr, rng).items():
+            found = dsp.detect(signal, sr)
+            false_positives += int(found.detected)
+            unmarked_trials += 1
+            max_z = max(max_z, found.z_score)
+    quality = {}
+    for rate in (16000, 22050, 24000):
+        snrs, pesqs = [], []
+        for a, b in clip_pairs(10):
+            host = np.concatenate([speech(SENTENCES[a], "piper", rate), speech(SENTENCES[b], "piper", rate)]).astype(np.float64)
+            marked = dsp.embed(host, rate, rng.bytes(4)).astype(np.float64)
+            snrs.append(10 * np.log10(np.sum(host ** 2) / np.sum((marked - host) ** 2)))
+            pesqs.append(pesq_wb(host, marked, rate))
+        quality[str(rate)] = {"snr_db_mean": round(float(np.mean(snrs)), 2), "snr_db_min": round(float(np.min(snrs)), 2),
+                              "pesq_wb_mean": round(float(np.mean(pesqs)), 3), "pesq_wb_min": round(float(np.min(pesqs)), 3)}
+    result = {
+        "clips": len(clips), "sample_rate": sr, "mean_clip_s": round(audio_seconds / len(clips), 2),
+        "attacks": {name: {"detection_rate": round(float(np.mean(v["detected"])), 3),
+                           "bit_accuracy": round(float(np.mean(v["bits"])), 4),
+                           "median_z": round(float(np.median(v["z"])), 2),
+                           "wrong_payloads": int(sum(v.get("wrong_payload", [])))} for name, v in per_attack.items()},
+        "false_positives": {"detections": false_positives, "trials": unmarked_trials, "max_z": round(max_z, 2)},
+        "quality": quality,
+        "speed_x_realtime_one_core": {"embed": round(audio_seconds / embed_time, 1),
+                                      "detect": round(audio_seconds / detect_time, 1)},
+        "threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+    print(json.dumps(result, indent=2))
+    if not args.json_only:
+        print()
+        print("| attack | detection rate | bit accuracy | median z |")
+        print("| --- | --- | --- | --- |")
+        for name, row in result["attacks"].items():
+            print(f"| {name} | {row['detection_rate']:.2f} | {row['bit_accuracy']:.3f} | {row['median_z']:.1f} |")
+        fp = result["false_positives"]
+        print(f"\nFalse detections on unmarked audio: {fp['detections']} / {fp['trials']} (max z {fp['max_z']})")
+        print("\n| sample rate | SNR dB (mean / min) | PESQ WB (mean / min) |\n| --- | --- | --- |")
+        for rate, row in quality.items():
+            print(f"| {rate} | {row['snr_db_mean']} / {row['snr_db_min']} | {row['pesq_wb_mean']} / {row['pesq_wb_min']} |")
+        speed = result["speed_x_realtime_one_core"]
+        print(f"\nSpeed (one core): embed {speed['embed']}x real time, detect {speed['detect']}x real time")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+import scipy.fft as sfft
 from scipy.signal import resample_poly
 
 __all__ = ["Detection", "embed", "detect", "StreamingEmbedder", "PAYLOAD_BYTES", "FALSE_POSITIVE_TARGET"]
@@ -55,7 +56,7 @@ SUPER_PERIODS = 16
 SUPER_COLUMNS = COLUMNS_PER_PERIOD * SUPER_PERIODS
 N_SYNC = 96
 STEP_DB = 3.0  # quantiser step of the band-energy ratio; sets the strength (SNR of the change ~ 27 dB)
-EMBED_ITERATIONS = 3
+EMBED_ITERATIONS = 2
 DEFAULT_KEY = b"voicegate-watermark-v1"
 
 # Convolutional code (K=7, rate 1/2) and CRC.
@@ -89,6 +90,7 @@ class Detection:
     threshold_z: float = 0.0  # the z this clip needed for a bound of 1e-6
     crc_ok: bool = False
     hypotheses: int = 0  # alignments x windows x valid codewords the bound accounts for
+    decoded: bytes | None = None  # best-effort decode even when not detected (for bit-accuracy figures)
 
     def as_dict(self) -> dict:
         return {"detected": self.detected, "confidence": round(self.confidence, 4),
@@ -235,14 +237,14 @@ def _stft(x: np.ndarray) -> np.ndarray:
     if n_frames == 0:
         return np.zeros((0, N_FFT // 2 + 1), dtype=np.complex128)
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP][:n_frames]
-    return np.fft.rfft(frames * _WINDOW, axis=1)
+    return sfft.rfft((frames * _WINDOW).astype(np.float32), axis=1)
 
 
 def _istft(spectrum: np.ndarray, length: int) -> np.ndarray:
     """Weighted overlap-add inverse of :func:`_stft` (Hann analysis and synthesis, hop N/4)."""
     n_frames = spectrum.shape[0]
     per_frame = N_FFT // HOP
-    frames = (np.fft.irfft(spectrum, n=N_FFT, axis=1) * _WINDOW).reshape(n_frames, per_frame, HOP)
+    frames = (sfft.irfft(spectrum, n=N_FFT, axis=1) * _WINDOW).reshape(n_frames, per_frame, HOP)
     blocks = np.zeros((n_frames + per_frame, HOP))
     for k in range(per_frame):
         blocks[k:k + n_frames] += frames[:, k]
@@ -307,10 +309,12 @@ def _mark_internal(x8: np.ndarray, first_column: int, payload: bytes, key: bytes
         band_gain = np.empty((n_columns, N_BANDS))
         band_gain[:, 0::2] = 10.0 ** (gain_db * share_a / 20.0)
         band_gain[:, 1::2] = 10.0 ** (-gain_db * (1.0 - share_a) / 20.0)
-        bin_gain = np.ones((n_columns * FRAMES_PER_TILE, spectrum.shape[1]))
-        frame_gain = np.repeat(band_gain, FRAMES_PER_TILE, axis=0)
-        bin_gain[:, FIRST_BIN:FIRST_BIN + N_BANDS * BINS_PER_BAND] = np.repeat(frame_gain, BINS_PER_BAND, axis=1)
-        mark = _istft(spectrum * (bin_gain - 1.0), padded.size - start)
+        band_bins = slice(FIRST_BIN, FIRST_BIN + N_BANDS * BINS_PER_BAND)
+        excess = np.repeat(np.repeat((band_gain - 1.0).astype(np.float32), FRAMES_PER_TILE, axis=0),
+                           BINS_PER_BAND, axis=1)
+        mark_spectrum = np.zeros_like(spectrum)
+        mark_spectrum[:, band_bins] = spectrum[:, band_bins] * excess
+        mark = _istft(mark_spectrum, padded.size - start)
         marked = padded[start:] + mark
         ratio = _ratio_db(_tile_energy(_band_energy(_stft(marked)[:n_columns * FRAMES_PER_TILE])))
     offset = pad - start
@@ -438,8 +442,8 @@ class _Hypothesis:
 def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypothesis], dict, np.ndarray]:
     """Sync statistic of every (phase, shift, window), by circular cross-correlation in the FFT domain."""
     sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEP_DB), 0)  # [Q, P]
-    sync_spectrum = np.fft.fft(sync_conj, axis=0)
-    mask_spectrum = np.fft.fft(layout.sync.astype(np.float64), axis=0)
+    sync_spectrum = sfft.fft(sync_conj.astype(np.complex64), axis=0)
+    mask_spectrum = sfft.rfft(layout.sync.astype(np.float32), axis=0)
     shifts = np.arange(SUPER_COLUMNS)
     found: list[_Hypothesis] = []
     phasors_by_phase = {}
@@ -453,15 +457,15 @@ def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypoth
         n = z.shape[0]
         starts = _window_starts(n)
         width = min(_WINDOW_COLUMNS, n)
-        windows = np.zeros((len(starts), SUPER_COLUMNS, N_PAIRS), dtype=np.complex128)
+        windows = np.zeros((len(starts), SUPER_COLUMNS, N_PAIRS), dtype=np.complex64)
         for i, start in enumerate(starts):
             windows[i, :width] = z[start:start + width]
         # corr[w, s] = sum_j sum_p window[w, j, p] * sync_conj[(j + s) % Q, p]
-        numerator = np.real(np.fft.ifft(np.sum(np.conj(np.fft.fft(np.conj(windows), axis=1)) * sync_spectrum,
-                                               axis=2), axis=1))
-        power = np.abs(windows) ** 2
-        denominator = np.real(np.fft.ifft(np.sum(np.conj(np.fft.fft(power, axis=1)) * mask_spectrum, axis=2),
-                                          axis=1))
+        numerator = np.real(sfft.ifft(np.einsum("wqp,qp->wq", np.conj(sfft.fft(np.conj(windows), axis=1)),
+                                                sync_spectrum), axis=1))
+        power = (windows.real ** 2 + windows.imag ** 2).astype(np.float32)
+        denominator = sfft.irfft(np.einsum("wqp,qp->wq", np.conj(sfft.rfft(power, axis=1)), mask_spectrum),
+                                 n=SUPER_COLUMNS, axis=1)
         # Window w starting at column s0 under global shift s uses correlation lag s0 + s.
         lags = np.mod(starts[:, None] + shifts[None, :], SUPER_COLUMNS)
         rows = np.arange(len(starts))[:, None]
@@ -548,7 +552,7 @@ def _decode_hypothesis(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, starts:
     confidence = _confidence(bound)
     segments = _segments(z, hyp, layout, payload) if detected else []
     return Detection(detected, confidence, payload if detected else None, segments, z_score, bound, threshold,
-                     crc_ok, int(min(hypotheses, 2 ** 62)))
+                     crc_ok, int(min(hypotheses, 2 ** 62)), payload)
 
 
 def _confidence(bound: float) -> float:
