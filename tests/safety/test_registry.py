@@ -1,0 +1,58 @@
+"""The fingerprint registry in the database: registration on completion, compaction, lookup."""
+from __future__ import annotations
+
+import numpy as np
+
+from safety.fingerprint import fingerprint, score_postings
+from safety.models import FingerprintBlock, FingerprintHash, RegisteredClip
+from safety.registry import vote
+from safety.selectors import find_in_registry
+from safety.services import compact_fingerprints, register_fingerprint
+
+from .conftest import RATE, produce
+
+
+def test_vectorised_vote_agrees_with_the_reference_scoring():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        query = [(int(rng.integers(0, 40)), int(rng.integers(0, 60))) for _ in range(int(rng.integers(1, 80)))]
+        n = int(rng.integers(0, 500))
+        hashes, clips, frames = rng.integers(0, 40, n), rng.integers(1, 6, n), rng.integers(0, 90, n)
+        ours = {(v.clip_id, v.score) for v in vote(query, hashes, clips, frames, min_score=3, limit=10)}
+        postings = list(zip(hashes.tolist(), clips.tolist(), frames.tolist()))
+        reference = {(m.clip_id, m.score) for m in score_postings(query, postings, min_score=3, limit=10)}
+        assert ours == reference
+
+
+def test_completed_generation_is_registered_and_found_before_and_after_compaction(tenant, narration, other_speech):
+    generation, marked = produce(tenant.organisation, tenant.producer.user, narration)
+    clip = RegisteredClip.objects.get(generation_id=generation.pk)
+    assert clip.hash_count == FingerprintHash.objects.filter(clip=clip).count() > 100
+    excerpt = fingerprint(marked[3 * RATE:6 * RATE], RATE)
+    before = find_in_registry(excerpt)
+    assert before[0].generation_id == str(generation.pk)
+    assert before[0].vote.clip_offset_s == np.float64(before[0].vote.clip_offset_s)  # plain float
+    moved = compact_fingerprints()
+    assert moved == clip.hash_count and FingerprintHash.objects.count() == 0 and FingerprintBlock.objects.exists()
+    after = find_in_registry(excerpt)
+    assert after[0].generation_id == str(generation.pk) and after[0].vote.score == before[0].vote.score
+    assert find_in_registry(fingerprint(other_speech, RATE)) == []
+
+
+def test_registering_twice_adds_nothing(tenant, narration):
+    generation, marked = produce(tenant.organisation, tenant.producer.user, narration[:4 * RATE])
+    rows = FingerprintHash.objects.count()
+    register_fingerprint(generation.pk, marked, RATE, organisation=tenant.organisation)
+    assert FingerprintHash.objects.count() == rows and RegisteredClip.objects.count() == 1
+
+
+def test_compaction_appends_to_existing_blocks(tenant, narration):
+    first, marked_first = produce(tenant.organisation, tenant.producer.user, narration[:5 * RATE])
+    compact_fingerprints()
+    second, marked_second = produce(tenant.organisation, tenant.producer.user, narration[5 * RATE:])
+    compact_fingerprints()
+    assert find_in_registry(fingerprint(marked_first, RATE))[0].generation_id == str(first.pk)
+    assert find_in_registry(fingerprint(marked_second, RATE))[0].generation_id == str(second.pk)
+    total = sum(block.count for block in FingerprintBlock.objects.all())
+    assert total == RegisteredClip.objects.get(generation_id=first.pk).hash_count + \
+        RegisteredClip.objects.get(generation_id=second.pk).hash_count
