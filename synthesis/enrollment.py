@@ -3,16 +3,17 @@
 Kokoro has no speaker encoder; a voice is a 256-d style vector per input length. We search that
 space against the owner's reference clips, improving on KVoiceWalk's plain random walk:
 
-1. Better start: every stock pack is scored; the start is their similarity-weighted blend
-   (softmax), not the single best pack.
+1. Better start: every stock pack is scored; the start is the better of the best pack and the
+   similarity-weighted (softmax) blend of all five.
 2. F0 matching: a pitch shift (applied after synthesis, duration-compensated) is fitted
    analytically so the candidate's median F0 equals the owner's, and refitted as the style moves.
-3. Sub-space search: an antithetic evolution-strategy gradient estimate over the timbre half
-   (dims 0-127) first, then the prosody half (128-255), with per-dimension step sizes taken from
-   the spread of the stock packs, an elitist keep-best and step-size adaptation.
-4. More than one objective: Resemblyzer similarity to the owner's centroid, plus penalties for
-   F0 distance (semitones), spectral-envelope (MFCC) distance, and straying from the stock packs'
-   range (which keeps speech intelligible rather than gaming the encoder).
+3. Sub-space search: an elitist antithetic evolution strategy with momentum and success-based
+   step sizes, searching in turn the span of the stock packs (re-weighting / extrapolating them:
+   few dimensions, quick gains), the timbre half (dims 0-127) and the prosody half (128-255),
+   with per-dimension step sizes from the spread of the stock voices.
+4. More than one objective: Resemblyzer similarity to the owner's centroid, minus penalties for
+   F0 distance (semitones), spectral-envelope (MFCC) distance, and straying beyond the stock
+   voices' spread (which keeps speech intelligible rather than gaming the encoder).
 
 Everything runs within ``budget_s`` seconds (5 minutes at most on 2 cores at full budget).
 """
@@ -199,92 +200,86 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
 
     # 1. stock packs, each with its pitch fitted to the owner's F0
     packs = stock_packs()
-    stock_scores: dict[str, float] = {}
     stock_sims: dict[str, float] = {}
     stock_info: dict[str, dict] = {}
     for name, pack in packs.items():
         _, info = evaluator.score(pack, 0.0)
         stock_info[name] = info
         stock_sims[name] = info["similarity"]
-        stock_scores[name] = info["similarity"]
         history.append({"step": "stock", "voice": name, **info, "t": round(elapsed(), 2)})
-        report(0.1 * len(stock_scores) / len(packs), f"scored stock voice {name}")
+        report(0.1 * len(stock_sims) / len(packs), f"scored stock voice {name}")
     best_stock = max(stock_sims, key=lambda n: stock_sims[n])
 
-    # 2. start: the similarity-weighted blend, with its pitch fitted to the owner's median F0;
-    #    the best stock pack stays a candidate, so the search never starts below it.
+    # 2. start: the best stock pack or the similarity-weighted blend, whichever scores higher,
+    #    then its pitch shifted so its median F0 lands on the owner's.
     def total(info: dict) -> float:
         return info["similarity"] - W_F0 * info["f0_gap_st"] - W_SPECTRAL * info["spectral_distance"]
 
-    blend = _blend(packs, stock_sims)
     base, pitch, best_info = packs[best_stock], 0.0, stock_info[best_stock]
     best_score = total(best_info)
-    measured = {id(packs[best_stock]): best_info}
-    for style, refit in ((blend, False), (packs[best_stock], True), (blend, True)):
-        if elapsed() > budget_s * 0.5:
-            break
-        start_pitch = 0.0
-        if refit:  # shift pitch so this start's median F0 lands on the owner's
-            start_pitch = _refit_pitch(evaluator, style, 0.0, measured.get(id(style), {}))
-            if abs(start_pitch) < 0.3:
-                continue
-        score, info = evaluator.score(style, start_pitch)
-        if not refit:
-            measured[id(style)] = info
+    blend = _blend(packs, stock_sims)
+    score, info = evaluator.score(blend, 0.0)
+    if score > best_score:
+        base, best_score, best_info = blend, score, info
+    new_pitch = _refit_pitch(evaluator, base, pitch, best_info)
+    if abs(new_pitch - pitch) > 0.5:
+        score, info = evaluator.score(base, new_pitch)
         if score > best_score:
-            best_score, best_info, base, pitch = score, info, style, start_pitch
+            best_score, best_info, pitch = score, info, new_pitch
     history.append({"step": "start", **best_info, "pitch": pitch, "score": best_score, "t": round(elapsed(), 2)})
 
-    # 3. antithetic ES in sub-spaces: timbre first (it carries most of the speaker identity)
-    spread = np.std(np.stack([p.mean(axis=0) for p in packs.values()]), axis=0) + 1e-3
-    offset = np.zeros(STYLE_DIM, np.float32)
-    sigma = 0.35
-    pairs = 2
-    generation = 0
+    # 3. elitist antithetic ES, one +/- pair per step so any budget is used, in three sub-spaces:
+    #    the span of the stock packs (re-weighting and extrapolating them: few dimensions, big
+    #    wins early), then the timbre half, then the prosody half of the style vector.
+    stacked = np.stack(list(packs.values()))
+    pack_directions = stacked - stacked.mean(axis=0)  # [5, 510, 256]
+    spread = np.std(stacked.mean(axis=1), axis=0) + 1e-3  # per-dimension spread of the voices
+    offset = np.zeros_like(base)
+    momentum = np.zeros_like(base)
+    sigma = {"packs": 0.3, "timbre": 0.35, "prosody": 0.35}
+    step_number = 0
     seconds_per_eval = max(elapsed() / max(evaluator.evaluations, 1), 0.05)
-    while elapsed() + seconds_per_eval * (2 * pairs + 1) < budget_s:
-        generation += 1
+    while elapsed() + 2 * seconds_per_eval < budget_s:
+        step_number += 1
         fraction_used = elapsed() / budget_s
-        subspace = TIMBRE if fraction_used < 0.65 else PROSODY if fraction_used < 0.85 else slice(0, STYLE_DIM)
-        mask = np.zeros(STYLE_DIM, np.float32)
-        mask[subspace] = 1.0
-        gradient = np.zeros(STYLE_DIM, np.float32)
+        phase = "packs" if fraction_used < 0.35 else "timbre" if fraction_used < 0.8 else "prosody"
+        if phase == "packs":
+            weights = rng.standard_normal(len(pack_directions)).astype(np.float32)
+            noise = np.tensordot(weights, pack_directions, axes=1)
+        else:
+            mask = np.zeros(STYLE_DIM, np.float32)
+            mask[TIMBRE if phase == "timbre" else PROSODY] = 1.0
+            noise = np.broadcast_to(rng.standard_normal(STYLE_DIM).astype(np.float32) * mask * spread, base.shape)
+        noise = noise + 0.5 * momentum  # keep drifting along the last successful direction
         trials = []
-        for _ in range(pairs):
-            noise = rng.standard_normal(STYLE_DIM).astype(np.float32) * mask
-            scores = []
-            for sign in (1.0, -1.0):
-                trial = offset + sign * sigma * noise * spread
-                score, info = evaluator.score(base + trial, pitch)
-                score -= W_RANGE * max(0.0, float(np.linalg.norm(trial / spread) / np.sqrt(mask.sum())) - 1.0)
-                scores.append(score)
-                trials.append((score, trial, info))
-            gradient += (scores[0] - scores[1]) * noise
-        # step along the estimated gradient; accept only if it beats the best so far (elitist)
-        step = offset + sigma * spread * gradient / (np.linalg.norm(gradient) + 1e-9) * np.sqrt(mask.sum()) * 0.5
-        score, info = evaluator.score(base + step, pitch)
-        trials.append((score, step, info))
+        for sign in (1.0, -1.0):
+            trial = offset + sign * sigma[phase] * noise
+            score, info = evaluator.score(base + trial, pitch)
+            drift = float(np.linalg.norm(trial.mean(axis=0) / spread) / np.sqrt(STYLE_DIM))
+            score -= W_RANGE * max(0.0, drift - 1.0)
+            trials.append((score, trial, info))
         top_score, top_offset, top_info = max(trials, key=lambda t: t[0])
         if top_score > best_score:
+            momentum = (top_offset - offset) / sigma[phase]
             best_score, best_info, offset = top_score, top_info, top_offset
-            sigma = min(sigma * 1.15, 1.0)
+            sigma[phase] = min(sigma[phase] * 1.2, 1.0)
         else:
-            sigma = max(sigma * 0.8, 0.05)
-        if generation % 4 == 0 and best_info.get("f0_median_hz"):
+            momentum *= 0.5
+            sigma[phase] = max(sigma[phase] * 0.85, 0.05)
+        if step_number % 6 == 0 and best_info.get("f0_median_hz") and elapsed() + 3 * seconds_per_eval < budget_s:
             new_pitch = _refit_pitch(evaluator, base + offset, pitch, best_info)
             if abs(new_pitch - pitch) > 0.3:
                 score, info = evaluator.score(base + offset, new_pitch)
                 if score > best_score:
                     best_score, best_info, pitch = score, info, new_pitch
         seconds_per_eval = elapsed() / evaluator.evaluations
-        history.append({"step": f"es-{generation}", "subspace": "timbre" if subspace == TIMBRE else
-                        "prosody" if subspace == PROSODY else "all", **best_info, "score": best_score,
-                        "sigma": sigma, "pitch": pitch, "t": round(elapsed(), 2)})
+        history.append({"step": f"es-{step_number}", "phase": phase, **best_info, "score": best_score,
+                        "sigma": sigma[phase], "pitch": pitch, "t": round(elapsed(), 2)})
         report(min(0.99, 0.1 + 0.9 * elapsed() / budget_s),
                f"searching the voice (similarity {best_info['similarity']:.3f})")
 
     profile = VoiceProfile("kokoro", base + offset, pitch_semitones=pitch, metadata={
-        "method": "blend+pitch-fit+subspace-es", "best_stock_voice": best_stock,
+        "method": "stock-blend+pitch-fit+subspace-es", "best_stock_voice": best_stock,
         "target_f0_median_hz": target.f0_median_hz, "target_f0_range_st": target.f0_range_st,
         "similarity_calibration": best_info["similarity"], "evaluations": evaluator.evaluations,
         "language": language})

