@@ -439,7 +439,7 @@ class _Hypothesis:
     z: float
 
 
-def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypothesis], dict, np.ndarray]:
+def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypothesis], dict, dict]:
     """Sync statistic of every (phase, shift, window), by circular cross-correlation in the FFT domain."""
     sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEP_DB), 0)  # [Q, P]
     sync_spectrum = sfft.fft(sync_conj.astype(np.complex64), axis=0)
@@ -447,7 +447,7 @@ def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypoth
     shifts = np.arange(SUPER_COLUMNS)
     found: list[_Hypothesis] = []
     phasors_by_phase = {}
-    starts = np.zeros(0, dtype=np.int64)
+    starts_by_phase = {}  # phases can differ by one column, hence in their windows
     for phase in range(FRAMES_PER_TILE):
         tiles = _tile_energy(band_energy, phase)
         if tiles.shape[0] == 0:
@@ -455,7 +455,7 @@ def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypoth
         z = _phasors(tiles)
         phasors_by_phase[phase] = z
         n = z.shape[0]
-        starts = _window_starts(n)
+        starts = starts_by_phase[phase] = _window_starts(n)
         width = min(_WINDOW_COLUMNS, n)
         windows = np.zeros((len(starts), SUPER_COLUMNS, N_PAIRS), dtype=np.complex64)
         for i, start in enumerate(starts):
@@ -475,7 +475,7 @@ def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypoth
         for shift in np.argsort(-best_scores)[:_CANDIDATES]:
             found.append(_Hypothesis(phase, int(shift), int(best_windows[shift]), float(best_scores[shift])))
     found.sort(key=lambda h: -h.z)
-    return found, phasors_by_phase, starts
+    return found, phasors_by_phase, starts_by_phase
 
 
 def _window_sync_scores(z: np.ndarray, shift: int, layout: _Layout, starts: np.ndarray) -> np.ndarray:
@@ -507,8 +507,8 @@ def detect(audio: np.ndarray, sample_rate: int, *, key: bytes = DEFAULT_KEY) -> 
     band_energy = _band_energy(_stft(x8))
     if band_energy.shape[0] < FRAMES_PER_TILE * 4:
         return Detection(False, 0.0, None)
-    candidates, phasors_by_phase, starts = _sync_search(band_energy, layout)
-    n_windows = len(starts)
+    candidates, phasors_by_phase, starts_by_phase = _sync_search(band_energy, layout)
+    n_windows = max(len(starts) for starts in starts_by_phase.values())
     # Union bound: every phase x shift x contiguous run of windows x valid (CRC-passing) codeword.
     hypotheses = FRAMES_PER_TILE * SUPER_COLUMNS * n_windows * (n_windows + 1) / 2 * 2.0 ** (8 * PAYLOAD_BYTES)
     threshold = _threshold_z(hypotheses)
@@ -520,7 +520,8 @@ def detect(audio: np.ndarray, sample_rate: int, *, key: bytes = DEFAULT_KEY) -> 
         seen.add((hyp.phase, hyp.shift))
         if len(seen) > _CANDIDATES:
             break
-        result = _decode_hypothesis(phasors_by_phase[hyp.phase], hyp, layout, starts, hypotheses, threshold)
+        result = _decode_hypothesis(phasors_by_phase[hyp.phase], hyp, layout, starts_by_phase[hyp.phase],
+                                    hypotheses, threshold)
         if best is None or result.z_score > best.z_score:
             best = result
     assert best is not None
