@@ -13,6 +13,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -207,6 +208,13 @@ def _stream_format(request) -> str:
     return fmt
 
 
+class AudioFormatNegotiation(DefaultContentNegotiation):
+    """On audio endpoints ``?format=`` names an audio format, not a DRF renderer (errors stay JSON)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 # --------------------------------------------------------------------------- views
 class GenerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
@@ -222,6 +230,11 @@ class GenerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retrie
         if self.action in ("create", "cancel"):
             return [IsProducer()]
         return [IsModeratorOrProducer()]
+
+    def get_content_negotiator(self):
+        if getattr(self, "action", None) in ("audio", "stream"):
+            return AudioFormatNegotiation()
+        return super().get_content_negotiator()
 
     def get_throttles(self):
         if self.action == "create":

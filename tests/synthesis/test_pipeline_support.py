@@ -8,6 +8,7 @@ tests need no minutes-long enrollment; one enrollment test runs the real search 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 from dataclasses import dataclass, field
 
@@ -18,9 +19,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from consent import services as consent_services
-from consent.models import ConsentRecord, ConsentStatus, Voice
-from consent.services import AudioUpload
+from consent.models import ConsentRecord, ConsentStatus, ReferenceClip, Voice, VoiceOwner
 from synthesis.engines import get_engine
 from synthesis.models import EnrollmentStatus, Generation, VoiceProfileArtifact
 from synthesis.services import profile_name
@@ -58,11 +57,26 @@ def reference_wavs() -> list[bytes]:
     return [wav_bytes(with_silence(samples, rate), rate) for samples, rate in clips]
 
 
-def make_voice(tenant, reference_wavs, name: str = "Joe") -> Voice:
-    owner = consent_services.create_owner(tenant.organisation, name=f"{name} Owner", actor=tenant.admin.user)
-    return consent_services.enroll_voice(
-        tenant.organisation, name=name, owner=owner, actor=tenant.producer.user,
-        references=[AudioUpload(data, f"ref{i}.wav") for i, data in enumerate(reference_wavs)])
+@pytest.fixture(scope="session")
+def reference_embedding(reference_wavs) -> list[float]:
+    from consent.speaker import embed_speaker, mean_embedding
+
+    embeddings = [embed_speaker(*decode(data)) for data in reference_wavs]
+    return [round(float(x), 6) for x in mean_embedding(embeddings)]
+
+
+def make_voice(tenant, reference_wavs, embedding: list[float], name: str = "Joe") -> Voice:
+    """A voice as consent.services.enroll_voice leaves it (rows + stored clips), without re-running its
+    checks in every test (consent's tests cover those)."""
+    owner = VoiceOwner.objects.create(organisation=tenant.organisation, name=f"{name} Owner")
+    voice = Voice.objects.create(organisation=tenant.organisation, name=name, owner=owner, embedding=embedding,
+                                 created_by=tenant.producer.user)
+    for index, data in enumerate(reference_wavs):
+        clip = ReferenceClip(voice=voice, original_name=f"ref{index}.wav", sha256=hashlib.sha256(data).hexdigest(),
+                             format="wav", sample_rate=22050, duration_s=len(data) / 44100, embedding=embedding)
+        clip.audio.save(f"ref{index}.wav", ContentFile(data), save=False)
+        clip.save()
+    return voice
 
 
 def grant(voice: Voice, *, languages=("en", "zh", "ja"), uses=("narration",), **fields) -> ConsentRecord:
@@ -83,8 +97,8 @@ def cache_stock_profile(voice: Voice, stock: str = "jm_kumo") -> VoiceProfileArt
 
 
 @pytest.fixture
-def voice(tenant, reference_wavs) -> Voice:
-    return make_voice(tenant, reference_wavs)
+def voice(tenant, reference_wavs, reference_embedding) -> Voice:
+    return make_voice(tenant, reference_wavs, reference_embedding)
 
 
 @pytest.fixture
@@ -157,5 +171,5 @@ def assert_marked_for(samples: np.ndarray, rate: int, generation: Generation) ->
 
 __all__ = ["REFERENCE_SENTENCES", "HELD_OUT_SENTENCE", "SHORT_TEXT", "wav_bytes", "b64_wav", "make_voice", "grant",
            "cache_stock_profile", "voice", "consent", "ready_voice", "engine_log", "EngineLog", "stored_outputs",
-           "decode", "assert_marked_for", "reference_wavs", "_isolated_local_storage", "espeak_speech",
+           "decode", "assert_marked_for", "reference_wavs", "reference_embedding", "_isolated_local_storage", "espeak_speech",
            "piper_speech", "with_silence"]
