@@ -463,7 +463,8 @@ def _usable_consent(voice: Voice) -> ConsentRecord:
 
 
 def start_enrollment(voice: Voice, user, *, budget_s: float | None = None, run_now: bool = False,
-                     force: bool = False) -> VoiceProfileArtifact:
+                     force: bool = False,
+                     on_progress: Callable[[float, str], None] | None = None) -> VoiceProfileArtifact:
     """Queue (or with ``run_now`` run inline) the voice's enrollment; a ready one is reused unless ``force``."""
     if voice.is_erased:
         raise Conflict("the voice has been erased")
@@ -491,7 +492,7 @@ def start_enrollment(voice: Voice, user, *, budget_s: float | None = None, run_n
             artifact.celery_task_id = enqueue(enroll_voice, str(artifact.pk))
             artifact.save(update_fields=["celery_task_id"])
     if run_now:
-        execute_enrollment(artifact.pk)
+        execute_enrollment(artifact.pk, on_progress=on_progress)
         artifact.refresh_from_db()
     return artifact
 

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from consent.models import Voice
+from consent.services import assert_can_synthesize
+from voicegate.accounts.models import Membership, Role
+from voicegate.commands import JsonCommand
+from voicegate.errors import DomainError, NotFound
+
+from synthesis import pipeline, services
+from synthesis.models import EnrollmentStatus, VoiceProfileArtifact
+
+from ._progress import ProgressBar
+
+
+class Command(JsonCommand):
+    help = ("Synthesize TEXT in a consented voice through the same consent gate and provenance pipeline as the "
+            "API (watermark, labels, signed manifest, audit); writes the labelled file to --out. A voice that "
+            "has not been enrolled yet is enrolled first (cached; see enroll_voice).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--voice", required=True, help="voice id")
+        parser.add_argument("--text", required=True, help="the text (up to 10,000 characters)")
+        parser.add_argument("--out", required=True, metavar="FILE", help="where to write the audio")
+        parser.add_argument("--language", default="auto", help="auto, zh, en, ja, yue, ... (default auto)")
+        parser.add_argument("--instruct", default="", help="e.g. 'slowly', 'calm', '快一点'")
+        parser.add_argument("--speed", type=float, default=1.0, help="0.5 to 2.0")
+        parser.add_argument("--user", help="username requesting it (default: the voice organisation's first admin)")
+        parser.add_argument("--format", choices=pipeline.REQUEST_FORMATS,
+                            help="wav, mp3, ogg or flac (default: from --out's suffix, else wav)")
+        parser.add_argument("--use", default="narration", help="the use, which the consent must cover")
+        parser.add_argument("--audible-label", action="store_true", default=None,
+                            help="prepend the audible AI cue (default: the organisation's setting)")
+
+    def run(self, **options):
+        started = time.monotonic()
+        voice = _voice(options["voice"])
+        user = _user(voice, options.get("user"))
+        out = Path(options["out"])
+        fmt = options.get("format") or (out.suffix.lstrip(".").lower() if out.suffix else "wav")
+        pipeline.check_format(fmt)
+        if not out.parent.exists():
+            raise DomainError(f"the folder {out.parent} does not exist")
+        self._enroll_if_needed(voice, user, options)
+        bar = ProgressBar("synthesizing", stream=self.stderr._out)
+        generation = services.synthesize_now(
+            user=user, voice=voice, text=options["text"], language=options["language"],
+            instruct=options["instruct"], speed=options["speed"], use=options["use"], output_format=fmt,
+            audible_label=options.get("audible_label"), on_progress=bar.update)
+        bar.update(1.0)
+        out.write_bytes(services.read_output(generation))
+        return {"generation_id": str(generation.pk), "path": str(out.resolve()), "duration_s": generation.duration_s,
+                "watermark_payload": generation.watermark_payload.hex(),
+                "elapsed_s": round(time.monotonic() - started, 3), "language": generation.resolved_language,
+                "format": generation.output_format, "engine": generation.engine}
+
+    def _enroll_if_needed(self, voice, user, options) -> None:
+        artifact = VoiceProfileArtifact.objects.filter(voice=voice).first()
+        if artifact is not None and artifact.status == EnrollmentStatus.READY:
+            return
+        text = options["text"]
+        language = pipeline.resolve_language(text, options["language"]) if text.strip() else "en"
+        if not pipeline.get_engine(pipeline.language_info(language).engine).clones_voice:
+            return
+        assert_can_synthesize(voice, user, language, options["use"])  # refuse before minutes of work
+        bar = ProgressBar("enrolling the voice", stream=self.stderr._out)
+        artifact = services.start_enrollment(voice, user, run_now=True, on_progress=lambda f, note: bar.update(f))
+        if artifact.status != EnrollmentStatus.READY:
+            raise DomainError(f"the voice could not be enrolled: {artifact.error}")
+
+    def describe(self, result):
+        return (f"wrote {result['path']} ({result['duration_s']:.2f} s, {result['language']}, AI-labelled, "
+                f"watermark {result['watermark_payload']}) in {result['elapsed_s']:.1f} s; "
+                f"generation {result['generation_id']}")
+
+
+def _voice(value: str) -> Voice:
+    try:
+        found = Voice.objects.select_related("organisation").filter(pk=uuid.UUID(value)).first()
+    except ValueError:
+        found = None
+    if found is None:
+        raise NotFound(f"no voice with id {value!r}")
+    return found
+
+
+def _user(voice: Voice, username: str | None):
+    memberships = Membership.objects.filter(organisation_id=voice.organisation_id).select_related("user")
+    if username:
+        membership = memberships.filter(user__username=username).first()
+        if membership is None:
+            raise NotFound(f"no member {username!r} in the voice's organisation {voice.organisation.name!r}")
+        return membership.user
+    membership = memberships.filter(role=Role.ADMIN).order_by("created_at").first()
+    if membership is None:
+        raise NotFound(f"the organisation {voice.organisation.name!r} has no admin; pass --user")
+    return membership.user
