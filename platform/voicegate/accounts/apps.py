@@ -8,3 +8,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from voicegate import startup  # noqa: F401  (registers the start-up checks)
+
+        from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
