@@ -23,20 +23,42 @@ class RegistryMatch:
     vote: Vote
 
 
-def _postings_for(wanted: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+# At most this many compacted postings are read per lookup. Common hashes carry little information
+# (like stop words); the rarest query hashes are read first, so a lookup's cost stays flat as the
+# registry grows while a true match keeps far more than MIN_SCORE aligned hashes.
+POSTING_BUDGET = 200_000
+
+
+def _rarest_within_budget(counts: dict[int, int], budget: int) -> list[int]:
+    chosen, total = [], 0
+    for value in sorted(counts, key=counts.__getitem__):
+        if total + counts[value] > budget and chosen:
+            break
+        chosen.append(value)
+        total += counts[value]
+    return chosen
+
+
+def _postings_for(wanted: list[int], budget: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     hash_parts, clip_parts, frame_parts = [], [], []
+    counts: dict[int, int] = {}
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[start:start + _IN_CHUNK]
-        for value, block in FingerprintBlock.objects.filter(hash__in=chunk).values_list("hash", "postings"):
-            postings = unpack_postings(block)
-            hash_parts.append(np.full(len(postings), value, dtype=np.int64))
-            clip_parts.append(postings["clip"])
-            frame_parts.append(postings["offset"])
+        counts.update(FingerprintBlock.objects.filter(hash__in=chunk).values_list("hash", "count"))
+        # Fresh (not yet compacted) rows are few: bounded by the compaction threshold.
         fresh = np.array(list(FingerprintHash.objects.filter(hash__in=chunk)
                               .values_list("hash", "clip_id", "offset")), dtype=np.int64).reshape(-1, 3)
         hash_parts.append(fresh[:, 0])
         clip_parts.append(fresh[:, 1])
         frame_parts.append(fresh[:, 2])
+    chosen = _rarest_within_budget(counts, POSTING_BUDGET if budget is None else budget)
+    for start in range(0, len(chosen), _IN_CHUNK):
+        blocks = FingerprintBlock.objects.filter(hash__in=chosen[start:start + _IN_CHUNK])
+        for value, block in blocks.values_list("hash", "postings"):
+            postings = unpack_postings(block)
+            hash_parts.append(np.full(len(postings), value, dtype=np.int64))
+            clip_parts.append(postings["clip"])
+            frame_parts.append(postings["offset"])
     if not hash_parts:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty

@@ -56,3 +56,15 @@ def test_compaction_appends_to_existing_blocks(tenant, narration):
     total = sum(block.count for block in FingerprintBlock.objects.all())
     assert total == RegisteredClip.objects.get(generation_id=first.pk).hash_count + \
         RegisteredClip.objects.get(generation_id=second.pk).hash_count
+
+
+def test_lookup_reads_the_rarest_hashes_first_within_its_budget(tenant, narration, monkeypatch):
+    from safety import selectors
+
+    generation, marked = produce(tenant.organisation, tenant.producer.user, narration)
+    compact_fingerprints()
+    assert selectors._rarest_within_budget({1: 5, 2: 1, 3: 10}, 6) == [2, 1]
+    assert selectors._rarest_within_budget({1: 50}, 6) == [1]  # always at least one hash
+    monkeypatch.setattr(selectors, "POSTING_BUDGET", 40)
+    found = find_in_registry(fingerprint(marked[2 * RATE:6 * RATE], RATE))
+    assert found[0].generation_id == str(generation.pk) and 8 <= found[0].vote.score <= 41
