@@ -370,8 +370,14 @@ class TtsView(APIView):
             voice = services.voice_matching_reference(organisation, _base64_audio(data["reference_audio"]))
         generation = services.synthesize_now(
             user=request.user, voice=voice, require_enrolled=True, text=data["text"], language=data["language"],
-            instruct=data["emotion"], speed=data["speed"], use="narration", output_format="wav")
+            instruct=_emotion_instruction(data["emotion"]), speed=data["speed"], use="narration", output_format="wav")
         return _audio_response(services.read_output(generation), "wav", generation)
+
+
+def _emotion_instruction(emotion: str) -> str:
+    """The source API's ``emotion`` is one of our instructions; 'neutral' means none."""
+    value = (emotion or "").strip()
+    return "" if value.lower() in ("neutral", "normal", "default", "none") else value
 
 
 def _base64_audio(value: str) -> bytes:

@@ -39,7 +39,6 @@ from voicegate.jobs import enqueue, revoke
 
 from synthesis import pipeline
 from synthesis.engines import get_engine, language_info
-from synthesis.frontend import resolve_language
 from synthesis.models import (ACTIVE_STATUSES, WATERMARK_KEY_MAX, Delivery, EnrollmentStatus, Generation,
                               GenerationStatus, VoiceProfileArtifact)
 from synthesis.pipeline import SynthesisRequest
@@ -99,7 +98,8 @@ def _resolve_audible_label(request: SynthesisRequest | None, flag: bool | None, 
 
 def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", instruct: str = "",
                       speed: float = 1.0, use: str = "narration", output_format: str = "wav",
-                      audible_label: bool | None = None, delivery: str = Delivery.JOB) -> Generation:
+                      audible_label: bool | None = None, delivery: str = Delivery.JOB,
+                      require_enrolled: bool = False) -> Generation:
     """Check, gate, record and (for ``delivery="job"``) enqueue one synthesis.
 
     Raises DomainError subclasses with a user-facing reason: TextTooLong/EmptyText,
@@ -124,6 +124,8 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
                          details={"reason": refusal.message, "text_sha256": digest, "language": resolved,
                                   "use": request.use})
         raise
+    if require_enrolled:
+        assert_enrolled_for(voice, resolved)
     info = language_info(resolved)
     with transaction.atomic():
         generation = Generation(
@@ -389,9 +391,8 @@ def synthesize_now(*, user, voice: Voice, require_enrolled: bool = False,
     ``require_enrolled`` refuses (409) a voice whose enrollment is not ready rather than
     enrolling it now, for callers that cannot wait minutes (the synchronous /tts endpoint).
     """
-    if require_enrolled:
-        assert_enrolled_for(voice, request.get("text", ""), request.get("language", "auto"))
-    generation = request_synthesis(user=user, voice=voice, delivery=Delivery.SYNC, **request)
+    generation = request_synthesis(user=user, voice=voice, delivery=Delivery.SYNC, require_enrolled=require_enrolled,
+                                   **request)
     result = execute_generation(generation.pk, on_progress=on_progress)
     if result is None or result.status != GenerationStatus.SUCCEEDED:
         message = (result.error if result is not None else "") or "the synthesis did not finish"
@@ -399,9 +400,9 @@ def synthesize_now(*, user, voice: Voice, require_enrolled: bool = False,
     return result
 
 
-def assert_enrolled_for(voice: Voice, text: str, language: str) -> None:
-    resolved = resolve_language(text or "", language or "auto") if (text or "").strip() else "en"
-    engine = get_engine(language_info(resolved).engine)
+def assert_enrolled_for(voice: Voice, language: str) -> None:
+    """Conflict (409) unless the voice's enrollment is ready (or the language's engine does not clone voices)."""
+    engine = get_engine(language_info(language).engine)
     if not engine.clones_voice:
         return
     artifact = VoiceProfileArtifact.objects.filter(voice=voice).first()
