@@ -92,7 +92,7 @@ def test_statement_consent_and_revocation(tenant):
     assert response.status_code == 302
     statement_page = client.get(response["Location"]).content.decode()
     challenge = voice.statement_challenges.get()
-    assert challenge.phrase in statement_page
+    assert challenge.text in statement_page
     response = client.post(response["Location"], {"statement": upload(spoken_wav(challenge.text), "statement.wav"),
                                                   "expires": ""})
     assert response.status_code == 302

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
-from .pages import audit, voices
+from .pages import audit, studio, voices
 
 app_name = "web"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", audit.audit_log, name="audit"),
     path("audit/chain/", audit.chain_status, name="audit-chain"),
+    path("studio/", studio.studio, name="studio"),
+    path("studio/generations/<uuid:generation_id>/status/", studio.generation_status, name="generation-status"),
+    path("studio/pronunciation/", studio.pronunciation, name="pronunciation"),
     path("voices/", voices.voice_list, name="voices"),
     path("voices/check/", voices.check_recording, name="check-recording"),
     path("voices/<uuid:voice_id>/", voices.voice_detail, name="voice"),
