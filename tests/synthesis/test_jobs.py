@@ -6,6 +6,7 @@ import re
 import pytest
 
 from consent import services as consent_services
+from safety.models import RegisteredClip
 from synthesis import services
 from synthesis.models import Generation, GenerationStatus, VoiceProfileArtifact
 from synthesis.signals import generation_completed
@@ -137,6 +138,7 @@ def test_a_worker_killed_mid_job_is_retried_into_exactly_one_output(tenant, read
     assert done.status == GenerationStatus.SUCCEEDED and done.attempts == 2
     assert stored_outputs() == [done.audio.name]
     assert len(completions()) == 1 and [g.pk for g in signal_log] == [done.pk]
+    assert RegisteredClip.objects.filter(generation_id=done.pk).count() == 1
     assert_marked_for(*decode(services.read_output(done)), done)
 
 
@@ -158,7 +160,7 @@ def test_a_worker_killed_after_storing_the_file_but_before_commit_leaves_one_fil
             run_generation.apply(args=[str(generation.pk)])
         assert len(stored_outputs()) == 1  # the orphan
         assert Generation.objects.get(pk=generation.pk).status == GenerationStatus.RUNNING
-        assert completions() == []
+        assert completions() == [] and not RegisteredClip.objects.filter(generation_id=generation.pk).exists()
         run_generation.apply(args=[str(generation.pk)])
     finally:
         generation_completed.disconnect(dispatch_uid="test-die")
@@ -166,6 +168,7 @@ def test_a_worker_killed_after_storing_the_file_but_before_commit_leaves_one_fil
     assert done.status == GenerationStatus.SUCCEEDED
     assert stored_outputs() == [done.audio.name] and len(completions()) == 1
     assert len(signal_log) == 2 and Generation.objects.filter(status="succeeded").count() == 1
+    assert RegisteredClip.objects.filter(generation_id=done.pk).count() == 1  # one fingerprint (safety's receiver)
 
 
 def test_a_job_that_keeps_killing_its_worker_fails_after_the_attempt_limit(tenant, ready_voice, settings):
