@@ -335,6 +335,7 @@ class VoiceEnrollmentView(APIView):
         code = status.HTTP_200_OK if artifact.status == "ready" else status.HTTP_202_ACCEPTED
         return Response(EnrollmentSerializer(artifact).data, status=code)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, voice_id):
         voice = self._voice(request, voice_id)
         if not services.delete_enrollment(voice, reason="deleted by a member", user=request.user):
