@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
-from .pages import audit, studio, voices
+from .pages import audit, moderation, studio, voices
 
 app_name = "web"
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
          name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("moderation/", moderation.desk, name="moderation"),
+    path("moderation/verifications/<uuid:verification_id>/", moderation.verification_report, name="verification"),
+    path("moderation/verifications/<uuid:verification_id>/decide/", moderation.decide, name="verification-decide"),
+    path("moderation/verifications/<uuid:verification_id>/assign/", moderation.assign_to_me,
+         name="verification-assign"),
     path("audit/", audit.audit_log, name="audit"),
     path("audit/chain/", audit.chain_status, name="audit-chain"),
     path("studio/", studio.studio, name="studio"),

@@ -11,6 +11,13 @@
 
   function setup(box) {
     if (box.dataset.ready || !window.WaveSurfer) return;
+    var url = box.dataset.url;
+    if (!url && box.dataset.fileInput) {
+      // The moderation desk does not keep uploads: draw the file the moderator just chose.
+      var input = document.getElementById(box.dataset.fileInput);
+      if (!input || !input.files || !input.files[0]) { box.hidden = true; return; }
+      url = URL.createObjectURL(input.files[0]);
+    }
     box.dataset.ready = "1";
     var label = box.dataset.label || "Play or pause";
     var wave = document.createElement("div");
@@ -39,7 +46,7 @@
       plugins.push(regions);
     }
     var ws = WaveSurfer.create({
-      container: wave, url: box.dataset.url, height: 72, normalize: true, barWidth: 2, barGap: 1,
+      container: wave, url: url, height: 72, normalize: true, barWidth: 2, barGap: 1,
       waveColor: "#9db4e8", progressColor: "#2456d6", cursorColor: "#10192b", plugins: plugins
     });
     ws.on("ready", function (duration) {
@@ -71,8 +78,8 @@
   }
 
   function init(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll(".waveform[data-url]").forEach(setup);
-    if (root.matches && root.matches(".waveform[data-url]")) setup(root);
+    (root.querySelectorAll ? root : document).querySelectorAll(".waveform[data-url], .waveform[data-file-input]").forEach(setup);
+    if (root.matches && root.matches(".waveform[data-url], .waveform[data-file-input]")) setup(root);
   }
 
   if (window.htmx) htmx.onLoad(init);
