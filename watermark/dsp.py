@@ -537,23 +537,31 @@ def _decode_hypothesis(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, starts:
         first -= 1
     while last + 1 < len(starts) and window_scores[last + 1] >= _REGION_SYNC_Z:
         last += 1
-    region = slice(int(starts[first]), int(starts[last]) + width)
-    folded = _fold(z, hyp.shift, region)
-    dither_conj = np.exp(-2j * np.pi * layout.dither / STEP_DB)
-    soft_positions = np.real(folded * dither_conj)
-    soft = np.zeros(_CODED_BITS)
-    data = ~layout.sync
-    np.add.at(soft, layout.bit_index[data], soft_positions[data])
-    payload, crc_ok = _payload_from_info(_viterbi(soft))
-    expected = 1.0 - 2.0 * _coded_pattern(payload, layout)  # +1 for bit 0
-    norm = math.sqrt(float(np.sum(np.abs(folded) ** 2))) + 1e-12
-    z_score = float(np.sum(soft_positions * expected)) / norm
+    # The grown region, and the best window alone (unmarked neighbours can dilute a grown region);
+    # both are contiguous runs of windows, which the bound already counts.
+    best = int(starts[hyp.window])
+    regions = {(int(starts[first]), int(starts[last]) + width), (best, best + width)}
+    payload, crc_ok, z_score = min((_decode_region(z, hyp.shift, layout, slice(*r)) for r in sorted(regions)),
+                                   key=lambda result: (not result[1], -result[2]))
     bound = min(1.0, hypotheses * math.exp(-0.5 * z_score ** 2)) if z_score > 0 else 1.0
     detected = crc_ok and bound <= FALSE_POSITIVE_TARGET
     confidence = _confidence(bound)
     segments = _segments(z, hyp, layout, payload) if detected else []
     return Detection(detected, confidence, payload if detected else None, segments, z_score, bound, threshold,
                      crc_ok, int(min(hypotheses, 2 ** 62)), payload)
+
+
+def _decode_region(z: np.ndarray, shift: int, layout: _Layout, region: slice) -> tuple[bytes, bool, float]:
+    """Soft-decode the payload from the tiles in ``region`` and score the re-encoded pattern."""
+    folded = _fold(z, shift, region)
+    soft_positions = np.real(folded * np.exp(-2j * np.pi * layout.dither / STEP_DB))
+    soft = np.zeros(_CODED_BITS)
+    data = ~layout.sync
+    np.add.at(soft, layout.bit_index[data], soft_positions[data])
+    payload, crc_ok = _payload_from_info(_viterbi(soft))
+    expected = 1.0 - 2.0 * _coded_pattern(payload, layout)  # +1 for bit 0
+    norm = math.sqrt(float(np.sum(np.abs(folded) ** 2))) + 1e-12
+    return payload, crc_ok, float(np.sum(soft_positions * expected)) / norm
 
 
 def _confidence(bound: float) -> float:
