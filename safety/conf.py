@@ -15,7 +15,7 @@ _DEFAULTS: dict[str, float] = {
     "VERIFY_MAX_BYTES": 100 * 1024 * 1024,
     "VERIFY_MAX_SECONDS": 1800.0,
     "VERIFY_SYNC_SECONDS": 120.0,
-    "VERIFY_VOICE_ANALYSIS_SECONDS": 8.0,
+    "VERIFY_VOICE_ANALYSIS_SECONDS": 6.0,
     # Fresh fingerprint rows are folded into per-hash posting blocks once there are this many.
     "FINGERPRINT_COMPACT_ROWS": 50_000,
 }

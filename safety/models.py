@@ -55,8 +55,9 @@ class FingerprintBlock(models.Model):
     """All compacted postings of one hash value: packed little-endian uint32 pairs (clip id, offset)."""
 
     hash = models.IntegerField(primary_key=True)
-    postings = models.BinaryField()
+    # Before the blob: SQLite reads a row's columns in order, so a count-only read skips the postings.
     count = models.PositiveIntegerField(default=0)
+    postings = models.BinaryField()
 
 
 class VerificationStatus(models.TextChoices):

@@ -26,7 +26,7 @@ class RegistryMatch:
 # At most this many compacted postings are read per lookup. Common hashes carry little information
 # (like stop words); the rarest query hashes are read first, so a lookup's cost stays flat as the
 # registry grows while a true match keeps far more than MIN_SCORE aligned hashes.
-POSTING_BUDGET = 200_000
+POSTING_BUDGET = 100_000
 
 
 def _rarest_within_budget(counts: dict[int, int], budget: int) -> list[int]:

@@ -50,7 +50,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("VERIFY_MAX_BYTES", "104857600", "Largest clip accepted for verification, in bytes (100 MB)."),
     Variable("VERIFY_MAX_SECONDS", "1800", "Longest clip accepted for verification, in seconds."),
     Variable("VERIFY_SYNC_SECONDS", "120", "Clips up to this long are verified in the request; longer ones run as a job (202 + status URL)."),
-    Variable("VERIFY_VOICE_ANALYSIS_SECONDS", "8", "At most this much speech is analysed for voice identity (the speaker embedding is the slow part)."),
+    Variable("VERIFY_VOICE_ANALYSIS_SECONDS", "6", "At most this much speech is analysed for voice identity (the speaker embedding is the slow part)."),
 )
 
 VARIABLE_NAMES = frozenset(v.name for v in VARIABLES)
