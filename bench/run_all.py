@@ -1,0 +1,73 @@
+"""Run every benchmark one after another and keep their JSON in bench/results/latest.json.
+
+    .venv/bin/python bench/run_all.py [name ...]
+
+Benchmarks share the machine's two cores, so they run sequentially; run this on an idle
+machine (timings taken while other work runs are not comparable). The README quotes
+bench/results/latest.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHES = ["consent", "synthesis", "watermark", "fingerprint", "verify"]
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "load_average_at_start": os.getloadavg()[0]}
+
+
+def last_json_object(text: str) -> dict | None:
+    """The benchmark's JSON: the last line that parses as an object, or the whole output."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    start = text.find("{")
+    while start != -1:
+        try:
+            return json.loads(text[start:])
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+    return None
+
+
+def main(names: list[str]) -> int:
+    results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "benches": {}}
+    failed = 0
+    for name in names or BENCHES:
+        started = time.perf_counter()
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py")], cwd=ROOT, capture_output=True,
+                              text=True)
+        parsed = last_json_object(proc.stdout)
+        results["benches"][name] = {"exit_code": proc.returncode, "seconds": round(time.perf_counter() - started, 1),
+                                    "result": parsed}
+        if proc.returncode != 0 or parsed is None:
+            failed += 1
+            results["benches"][name]["stderr_tail"] = proc.stderr[-2000:]
+    out = ROOT / "bench" / "results" / "latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(json.dumps(results, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
