@@ -18,10 +18,16 @@ from voicegate.accounts.services import add_member, create_organisation, issue_a
 
 
 @pytest.fixture(autouse=True)
-def _jobs_inline_and_fresh_throttles(settings):
+def _jobs_inline_and_fresh_throttles(settings, tmp_path_factory):
     # Jobs run inline so a test sees their result; the real-worker test opts back in.
     settings.JOBS_IN_PROCESS = "eager"
     settings.CELERY_BROKER_URL = None
+    if settings.STORAGE_BACKEND == "local":
+        # Each test gets its own media folder, never the developer's var/media.
+        media = tmp_path_factory.mktemp("media")
+        settings.STORAGES = {**settings.STORAGES, "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(media)}}}
+        settings.MEDIA_ROOT = str(media)
     cache.clear()
     yield
     cache.clear()
