@@ -218,8 +218,34 @@ def test_erasing_a_voice_cancels_its_jobs_and_keeps_the_generation_record(tenant
     assert not VoiceProfileArtifact.objects.filter(voice=ready_voice).exists()
 
 
-def test_enrollment_job_builds_and_caches_a_profile_with_progress(tenant, voice, consent, settings,
+@pytest.fixture
+def quick_search(monkeypatch):
+    """The style search itself (minutes at full budget) is tested in test_enrollment.py; the job layer is
+    tested here with a stand-in that must accept the real function's arguments and returns its result type."""
+    import inspect
+
+    from synthesis import enrollment
+    from synthesis.engines.kokoro import stock_profile
+
+    real_signature = inspect.signature(enrollment.enroll_voice)
+    calls: list[dict] = []
+
+    def quick(reference_clips, **kwargs):
+        real_signature.bind(reference_clips, **kwargs)
+        calls.append({"clips": reference_clips, **kwargs})
+        for fraction in (0.0, 0.5, 1.0):
+            kwargs["progress"](fraction, "searching")
+        return enrollment.EnrollmentResult(stock_profile("jf_alpha"), similarity_before=0.52, similarity_after=0.71,
+                                           best_stock_voice="jf_alpha", evaluations=3)
+
+    monkeypatch.setattr(enrollment, "enroll_voice", quick)
+    return calls
+
+
+def test_enrollment_job_builds_and_caches_a_profile_with_progress(tenant, voice, consent, quick_search,
                                                                   django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
     client = tenant.producer.client
     url = f"/api/v1/voices/{voice.pk}/enrollment/"
     assert client.get(url).status_code == 404
@@ -227,13 +253,26 @@ def test_enrollment_job_builds_and_caches_a_profile_with_progress(tenant, voice,
         response = client.post(url, {"budget_s": 2}, format="json")
     assert response.status_code in (200, 202), response.content
     status = client.get(url).json()
-    assert status["status"] == "ready", status
-    assert status["progress"] == 1.0 and status["similarity"] is not None and status["baseline_similarity"] is not None
+    assert status["status"] == "ready" and status["progress"] == 1.0, status
+    assert status["similarity"] == 0.71 and status["baseline_similarity"] == 0.52 and status["budget_s"] == 2
+    # the owner's stored reference clips, decoded, went into the search with the budget
+    [call] = quick_search
+    assert len(call["clips"]) == 2 and call["budget_s"] == 2 and call["language"] == "en"
     artifact = VoiceProfileArtifact.objects.get(voice=voice)
-    assert services.load_profile(voice) is not None
+    assert default_storage.exists(artifact.profile_file.name)
+    assert services.load_profile(voice).metadata["stock_voice"] == "jf_alpha"
     again = client.post(url, {}, format="json")  # cached: not enrolled twice
-    assert again.status_code == 200 and VoiceProfileArtifact.objects.get(voice=voice).updated_at == artifact.updated_at
+    assert again.status_code == 200 and len(quick_search) == 1
     assert client.post(url, {"budget_s": 900}, format="json").status_code == 400
+    assert AuditEntry.objects.filter(action="synthesis.enrollment_completed", target_id=str(voice.pk)).exists()
+
+
+def test_a_job_for_an_unenrolled_voice_enrolls_it_first(tenant, voice, consent, quick_search):
+    generation = create(tenant, voice)
+    services.execute_generation(generation.pk)
+    generation.refresh_from_db()
+    assert generation.status == GenerationStatus.SUCCEEDED and len(quick_search) == 1
+    assert VoiceProfileArtifact.objects.get(voice=voice).status == "ready"
 
 
 def test_enrollment_needs_a_valid_consent(tenant, voice):
