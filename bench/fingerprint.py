@@ -106,7 +106,8 @@ def bench_sqlite(clips: int, per_clip: int) -> dict:
         for hashes, clip_ids, frames in synthetic_rows(clips, per_clip):
             db.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
                            zip(hashes.tolist(), clip_ids.tolist(), frames.tolist()))
-        db.execute(f"CREATE INDEX {TABLE}_hash ON {TABLE} (hash)")
+        # Covering index (all three columns), so a lookup never visits the table itself.
+        db.execute(f"CREATE INDEX {TABLE}_hash ON {TABLE} (hash, clip_id, frame)")
         db.commit()
         load_s = time.perf_counter() - started
         size = os.path.getsize(path)
@@ -133,7 +134,8 @@ def bench_postgres(clips: int, per_clip: int) -> dict:
                     with cursor.copy(f"COPY {TABLE} (hash, clip_id, frame) FROM STDIN") as copy:
                         block = np.column_stack([hashes, clip_ids, frames])
                         copy.write("\n".join(f"{a}\t{b}\t{c}" for a, b, c in block.tolist()) + "\n")
-            db.execute(f"CREATE INDEX {TABLE}_hash ON {TABLE} (hash)")
+            # Covering index: a lookup is an index-only scan, no random heap reads per posting.
+            db.execute(f"CREATE INDEX {TABLE}_hash ON {TABLE} (hash) INCLUDE (clip_id, frame)")
             db.execute(f"VACUUM ANALYZE {TABLE}")
             load_s = time.perf_counter() - started
             size = db.execute(f"SELECT pg_total_relation_size('{TABLE}')").fetchone()[0]
