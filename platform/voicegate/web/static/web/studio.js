@@ -160,7 +160,10 @@
   };
 
   function startPlayers(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll(".stream-player[data-stream-url]").forEach(function (box) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var boxes = Array.prototype.slice.call(scope.querySelectorAll(".stream-player[data-stream-url]"));
+    if (scope.matches && scope.matches(".stream-player[data-stream-url]")) boxes.push(scope);
+    boxes.forEach(function (box) {
       if (box.dataset.started) return;
       box.dataset.started = "1";
       new StreamPlayer(box).run();
