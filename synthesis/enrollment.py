@@ -174,11 +174,13 @@ def _refit_pitch(evaluator: _Evaluator, style: np.ndarray, pitch: float, info: d
 
 def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: float = 240.0,
                  progress: Callable[[float, str], None] | None = None, seed: int | None = 0,
-                 language: str = "en") -> EnrollmentResult:
+                 language: str = "en", max_evaluations: int | None = None) -> EnrollmentResult:
     """Build a Kokoro voice profile from the owner's reference clips within ``budget_s`` seconds.
 
     ``progress(fraction, message)`` is called as the search advances (for the job's progress).
     ``language`` is the language of the calibration sentences (the clips' language is best).
+    ``max_evaluations`` caps the candidates spoken (on top of the time budget), so a test gets the
+    same search whatever the machine's load.
     """
     from synthesis.engines import get_engine
     from synthesis.engines.kokoro import PROSODY, TIMBRE, stock_packs
@@ -191,14 +193,15 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
 
     report(0.0, "measuring the reference clips")
     target = describe_voice(reference_clips)
-    # small budgets speak one calibration sentence per candidate, full budgets two
-    evaluator = _Evaluator(target, language, engine, sentences=1 if budget_s < 150 else 2)
+    # Two sentences per candidate: with one, similarity gains were measured not to carry over
+    # to other sentences (Resemblyzer's score moves with the text as much as with the voice).
+    evaluator = _Evaluator(target, language, engine, sentences=2)
     history: list[dict] = []
 
     def elapsed() -> float:
         return time.monotonic() - started
 
-    # 1. stock packs, each with its pitch fitted to the owner's F0
+    # 1. every stock pack as it is
     packs = stock_packs()
     stock_sims: dict[str, float] = {}
     stock_info: dict[str, dict] = {}
@@ -239,9 +242,20 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
     sigma = {"packs": 0.3, "timbre": 0.35, "prosody": 0.35}
     step_number = 0
     seconds_per_eval = max(elapsed() / max(evaluator.evaluations, 1), 0.05)
-    while elapsed() + 2 * seconds_per_eval < budget_s:
+    search_started, search_evaluations = elapsed(), evaluator.evaluations
+
+    def budget_left(evaluations_needed: int) -> bool:
+        if max_evaluations is not None and evaluator.evaluations + evaluations_needed > max_evaluations:
+            return False
+        return elapsed() + evaluations_needed * seconds_per_eval < budget_s
+
+    while budget_left(2):
         step_number += 1
-        fraction_used = elapsed() / budget_s
+        # phases split the search's own share of the budget (loading and stock scoring excluded)
+        fraction_used = max(
+            (elapsed() - search_started) / max(budget_s - search_started, 1e-6),
+            (evaluator.evaluations - search_evaluations) / max(max_evaluations - search_evaluations, 1)
+            if max_evaluations else 0.0)
         phase = "packs" if fraction_used < 0.35 else "timbre" if fraction_used < 0.8 else "prosody"
         if phase == "packs":
             weights = rng.standard_normal(len(pack_directions)).astype(np.float32)
@@ -266,7 +280,7 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
         else:
             momentum *= 0.5
             sigma[phase] = max(sigma[phase] * 0.85, 0.05)
-        if step_number % 6 == 0 and best_info.get("f0_median_hz") and elapsed() + 3 * seconds_per_eval < budget_s:
+        if step_number % 6 == 0 and best_info.get("f0_median_hz") and budget_left(3):
             new_pitch = _refit_pitch(evaluator, base + offset, pitch, best_info)
             if abs(new_pitch - pitch) > 0.3:
                 score, info = evaluator.score(base + offset, new_pitch)

@@ -86,7 +86,7 @@ def test_english_words_use_the_lexicon_and_unknown_words_still_get_phonemes():
 def test_mixed_chinese_english_text_is_phonemised_per_script():
     phonemes = phonemize("我们明天开meeting吧", "zh")
     assert "mˈiɾɪŋ" in phonemes  # English (US) reading of the English word
-    assert "mə↗n" in phonemes  # and Mandarin for the Chinese
+    assert "mi↗ŋtʰjɛ→n" in phonemes  # and Mandarin for the Chinese (明天)
 
 
 def test_long_text_is_split_at_sentence_boundaries_with_pauses():
@@ -110,8 +110,9 @@ def test_a_very_long_sentence_is_cut_into_units_the_model_accepts():
 def test_text_over_the_per_job_limit_is_refused_and_at_the_limit_accepted():
     with pytest.raises(TextTooLong, match="10,000"):
         prepare_text("a" * (MAX_CHARACTERS_PER_JOB + 1), "en")
-    units = prepare_text(("Hello there. " * 1000)[:MAX_CHARACTERS_PER_JOB], "en")
-    assert len(units) == 769  # every 'Hello there.' that fits is spoken
+    at_limit = "Hello there. " * 769 + "Hi."
+    assert len(at_limit) == MAX_CHARACTERS_PER_JOB
+    assert len(prepare_text(at_limit, "en")) == 770  # every sentence is kept
 
 
 @pytest.mark.parametrize("text, language", [
