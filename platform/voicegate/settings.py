@@ -156,6 +156,24 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
+# --- models, synthesis, provenance, consent --------------------------------------------
+MODEL_CACHE_DIR = Path(os.environ.get("VOICEGATE_MODEL_CACHE") or Path.home() / ".cache" / "voicegate")
+SYNTHESIS_MAX_ATTEMPTS = int(os.environ.get("SYNTHESIS_MAX_ATTEMPTS", "3"))
+SYNTHESIS_ENROLLMENT_BUDGET_S = float(os.environ.get("SYNTHESIS_ENROLLMENT_BUDGET_S", "300"))
+WATERMARK_ENGINE = read_choice("WATERMARK_ENGINE", "dsp", ("dsp", "audioseal"))
+WATERMARK_AUDIOSEAL_GENERATOR = os.environ.get("WATERMARK_AUDIOSEAL_GENERATOR") or None
+WATERMARK_AUDIOSEAL_DETECTOR = os.environ.get("WATERMARK_AUDIOSEAL_DETECTOR") or None
+PROVENANCE_PROVIDER = os.environ.get("PROVENANCE_PROVIDER", "voicegate")
+# Without explicit certificate paths, a development CA is created once in var/provenance so
+# every output is signed out of the box (its root is only trusted by this installation).
+_provenance_dir = VAR_DIR / "provenance"
+PROVENANCE_CERT_CHAIN = os.environ.get("PROVENANCE_CERT_CHAIN") or str(_provenance_dir / "chain.pem")
+PROVENANCE_PRIVATE_KEY = os.environ.get("PROVENANCE_PRIVATE_KEY") or str(_provenance_dir / "leaf.key")
+PROVENANCE_TRUST_ANCHORS = os.environ.get("PROVENANCE_TRUST_ANCHORS") or str(_provenance_dir / "root.pem")
+PROVENANCE_DEV_CA_DIR = None if os.environ.get("PROVENANCE_CERT_CHAIN") else str(_provenance_dir)
+if os.environ.get("CONSENT_SPEAKER_THRESHOLD"):
+    CONSENT_SPEAKER_THRESHOLD = float(os.environ["CONSENT_SPEAKER_THRESHOLD"])
+
 # --- auth, i18n ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
