@@ -67,3 +67,13 @@ def test_producer_opening_the_audit_log_sees_why_not(new_page, tenant):
     assert response.status == 403
     expect(page.get_by_role("alert")).to_contain_text("your role is producer")
     screenshot(page, "forbidden")
+
+
+def test_language_switcher_turns_the_page_chinese(new_page, tenant):
+    record_audit("consent.granted", actor=tenant.admin.user, organisation=tenant.organisation)
+    page = new_page(tenant.moderator.user)
+    page.goto("/moderation/")
+    page.get_by_label("Interface language").select_option("zh-hans")
+    expect(page.get_by_role("heading", name="审核台", exact=True)).to_be_visible()
+    expect(page.get_by_role("navigation", name="主导航").get_by_role("link", name="审计")).to_be_visible()
+    screenshot(page, "moderation-zh")

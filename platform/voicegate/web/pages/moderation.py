@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from safety import selectors as safety_selectors
 from safety import services as safety_services
@@ -24,7 +24,7 @@ from voicegate.errors import DomainError
 from voicegate.web.access import requires_role
 from voicegate.web.pages.common import call_service
 
-PAGE = _lazy("The moderation desk")
+PAGE = gettext_lazy("The moderation desk")
 QUEUE_PAGE_SIZE = 25
 VERDICT_CLASS = {Verdict.GENERATED_HERE: "info", Verdict.LABELLED_AI_ELSEWHERE: "warn",
                  Verdict.POSSIBLE_CLONE_OF_ENROLLED_VOICE: "bad", Verdict.POSSIBLE_CLONE_OF_PROTECTED_VOICE: "bad",
@@ -32,26 +32,26 @@ VERDICT_CLASS = {Verdict.GENERATED_HERE: "info", Verdict.LABELLED_AI_ELSEWHERE: 
 
 
 class UploadForm(forms.Form):
-    clip = forms.FileField(label=_lazy("Clip to verify"),
-                           help_text=_lazy("WAV, FLAC, MP3, M4A/AAC, Ogg/Opus, or a video whose sound is checked."),
-                           error_messages={"required": _lazy("Choose the audio or video file to verify."),
-                                           "empty": _lazy("The file is empty; choose the original file again.")},
+    clip = forms.FileField(label=gettext_lazy("Clip to verify"),
+                           help_text=gettext_lazy("WAV, FLAC, MP3, M4A/AAC, Ogg/Opus, or a video whose sound is checked."),
+                           error_messages={"required": gettext_lazy("Choose the audio or video file to verify."),
+                                           "empty": gettext_lazy("The file is empty; choose the original file again.")},
                            widget=forms.ClearableFileInput(attrs={"accept": "audio/*,video/*"}))
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(label=_lazy("Decision"), choices=Decision.choices, widget=forms.RadioSelect,
-                                 error_messages={"required": _lazy("Choose approve, take down or escalate.")})
-    notes = forms.CharField(label=_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                            help_text=_lazy("Required for a take-down or an escalation: say why."))
+    decision = forms.ChoiceField(label=gettext_lazy("Decision"), choices=Decision.choices, widget=forms.RadioSelect,
+                                 error_messages={"required": gettext_lazy("Choose approve, take down or escalate.")})
+    notes = forms.CharField(label=gettext_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text=gettext_lazy("Required for a take-down or an escalation: say why."))
 
 
 class QueueFilter(forms.Form):
-    status = forms.ChoiceField(label=_lazy("Status"), required=False,
-                               choices=[("", _lazy("Open and escalated"))] + list(ModerationStatus.choices)
-                               + [("all", _lazy("All"))])
-    verdict = forms.ChoiceField(label=_lazy("Verdict"), required=False,
-                                choices=[("", _lazy("Any verdict"))] + list(Verdict.choices))
+    status = forms.ChoiceField(label=gettext_lazy("Status"), required=False,
+                               choices=[("", gettext_lazy("Open and escalated"))] + list(ModerationStatus.choices)
+                               + [("all", gettext_lazy("All"))])
+    verdict = forms.ChoiceField(label=gettext_lazy("Verdict"), required=False,
+                                choices=[("", gettext_lazy("Any verdict"))] + list(Verdict.choices))
 
 
 def _queue(request: HttpRequest):

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from consent import selectors as consent_selectors
 from consent.models import Use
@@ -27,7 +27,7 @@ from voicegate.throttling import SYNTHESIS_THROTTLES
 from voicegate.web.access import requires_role
 from voicegate.web.pages.common import call_service
 
-PAGE = _lazy("The studio")
+PAGE = gettext_lazy("The studio")
 HISTORY_PAGE_SIZE = 20
 
 
@@ -42,30 +42,30 @@ def language_choices() -> list[tuple[str, str]]:
 
 
 class GenerationForm(forms.Form):
-    voice = forms.ChoiceField(label=_lazy("Voice"), error_messages={
-        "required": _lazy("Choose a voice."),
-        "invalid_choice": _lazy("That voice cannot be used now; choose one from the list.")})
-    text = forms.CharField(label=_lazy("Text"), widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "true"}),
+    voice = forms.ChoiceField(label=gettext_lazy("Voice"), error_messages={
+        "required": gettext_lazy("Choose a voice."),
+        "invalid_choice": gettext_lazy("That voice cannot be used now; choose one from the list.")})
+    text = forms.CharField(label=gettext_lazy("Text"), widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "true"}),
                            max_length=MAX_CHARACTERS_PER_JOB, strip=False,
-                           error_messages={"required": _lazy("Type or paste the text to speak."),
-                                           "max_length": _lazy("The text is too long for one job: at most "
+                           error_messages={"required": gettext_lazy("Type or paste the text to speak."),
+                                           "max_length": gettext_lazy("The text is too long for one job: at most "
                                                                "%(limit_value)d characters (it has %(show_value)d). "
                                                                "Split it into several jobs.")})
-    language = forms.ChoiceField(label=_lazy("Language"), initial="auto")
-    instruct = forms.CharField(label=_lazy("Instruction (optional)"), required=False, max_length=500,
-                               help_text=_lazy("e.g. “slowly”, “calm”, “excited”, “快一点”, “pause longer "
+    language = forms.ChoiceField(label=gettext_lazy("Language"), initial="auto")
+    instruct = forms.CharField(label=gettext_lazy("Instruction (optional)"), required=False, max_length=500,
+                               help_text=gettext_lazy("e.g. “slowly”, “calm”, “excited”, “快一点”, “pause longer "
                                                "between sentences”."))
-    speed = forms.FloatField(label=_lazy("Speed"), initial=1.0, min_value=0.5, max_value=2.0,
+    speed = forms.FloatField(label=gettext_lazy("Speed"), initial=1.0, min_value=0.5, max_value=2.0,
                              widget=forms.NumberInput(attrs={"step": "0.05", "type": "range"}),
-                             error_messages={"min_value": _lazy("Speed must be between 0.5 and 2.0."),
-                                             "max_value": _lazy("Speed must be between 0.5 and 2.0."),
-                                             "invalid": _lazy("Speed must be a number between 0.5 and 2.0.")})
-    use = forms.ChoiceField(label=_lazy("Use"), choices=Use.choices, initial=Use.NARRATION,
-                            help_text=_lazy("Must be covered by the voice owner's consent."))
-    output_format = forms.ChoiceField(label=_lazy("File format"), choices=[(f, f.upper()) for f in REQUEST_FORMATS],
+                             error_messages={"min_value": gettext_lazy("Speed must be between 0.5 and 2.0."),
+                                             "max_value": gettext_lazy("Speed must be between 0.5 and 2.0."),
+                                             "invalid": gettext_lazy("Speed must be a number between 0.5 and 2.0.")})
+    use = forms.ChoiceField(label=gettext_lazy("Use"), choices=Use.choices, initial=Use.NARRATION,
+                            help_text=gettext_lazy("Must be covered by the voice owner's consent."))
+    output_format = forms.ChoiceField(label=gettext_lazy("File format"), choices=[(f, f.upper()) for f in REQUEST_FORMATS],
                                       initial="wav")
-    audible_label = forms.BooleanField(label=_lazy("Start with a spoken “AI-generated” cue"), required=False)
-    stream = forms.BooleanField(label=_lazy("Play while it is generated"), required=False, initial=True)
+    audible_label = forms.BooleanField(label=gettext_lazy("Start with a spoken “AI-generated” cue"), required=False)
+    stream = forms.BooleanField(label=gettext_lazy("Play while it is generated"), required=False, initial=True)
 
     def __init__(self, *args, usable_voices=(), **kwargs):
         super().__init__(*args, **kwargs)

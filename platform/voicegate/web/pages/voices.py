@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from consent import selectors as consent_selectors
 from consent import services as consent_services
@@ -27,8 +27,8 @@ from voicegate.errors import DomainError
 from voicegate.web.access import requires_role
 from voicegate.web.pages.common import MultipleFileField, call_service, storage_file
 
-PAGE = _lazy("Voices & consent")
-STATEMENT_LANGUAGE_NAMES = {"en": _lazy("English"), "zh": _lazy("Mandarin Chinese")}
+PAGE = gettext_lazy("Voices & consent")
+STATEMENT_LANGUAGE_NAMES = {"en": gettext_lazy("English"), "zh": gettext_lazy("Mandarin Chinese")}
 
 
 @lru_cache(maxsize=1)
@@ -48,31 +48,31 @@ def language_choices() -> list[tuple[str, str]]:
 
 
 class VoiceForm(forms.Form):
-    name = forms.CharField(label=_lazy("Voice name"), max_length=200,
-                           error_messages={"required": _lazy("Give the voice a name.")})
-    owner = forms.CharField(label=_lazy("Owner (the person whose voice it is)"), max_length=200, required=False,
-                            help_text=_lazy("You can also name the owner later, when you ask for consent."))
+    name = forms.CharField(label=gettext_lazy("Voice name"), max_length=200,
+                           error_messages={"required": gettext_lazy("Give the voice a name.")})
+    owner = forms.CharField(label=gettext_lazy("Owner (the person whose voice it is)"), max_length=200, required=False,
+                            help_text=gettext_lazy("You can also name the owner later, when you ask for consent."))
     references = MultipleFileField(
-        label=_lazy("Reference recordings"),
-        help_text=_lazy("3–30 s of the owner speaking alone in a quiet room; WAV, FLAC, MP3, OGG or M4A."),
-        error_messages={"required": _lazy("Upload or record at least one reference recording.")},
+        label=gettext_lazy("Reference recordings"),
+        help_text=gettext_lazy("3–30 s of the owner speaking alone in a quiet room; WAV, FLAC, MP3, OGG or M4A."),
+        error_messages={"required": gettext_lazy("Upload or record at least one reference recording.")},
         widget=MultipleFileField.widget(attrs={"accept": "audio/*,video/webm,.wav,.flac,.mp3,.ogg,.opus,.m4a,.webm"}))
 
 
 class StatementForm(forms.Form):
-    owner = forms.CharField(label=_lazy("Owner's full name"), max_length=200, required=False)
-    languages = forms.MultipleChoiceField(label=_lazy("Languages the consent covers"), choices=(),
+    owner = forms.CharField(label=gettext_lazy("Owner's full name"), max_length=200, required=False)
+    languages = forms.MultipleChoiceField(label=gettext_lazy("Languages the consent covers"), choices=(),
                                           widget=forms.CheckboxSelectMultiple,
-                                          error_messages={"required": _lazy("Tick at least one language.")})
-    uses = forms.MultipleChoiceField(label=_lazy("Uses the consent covers"), choices=Use.choices,
+                                          error_messages={"required": gettext_lazy("Tick at least one language.")})
+    uses = forms.MultipleChoiceField(label=gettext_lazy("Uses the consent covers"), choices=Use.choices,
                                      widget=forms.CheckboxSelectMultiple, initial=["narration"],
-                                     error_messages={"required": _lazy("Tick at least one use.")})
-    statement_language = forms.ChoiceField(label=_lazy("Language of the statement the owner reads"),
+                                     error_messages={"required": gettext_lazy("Tick at least one use.")})
+    statement_language = forms.ChoiceField(label=gettext_lazy("Language of the statement the owner reads"),
                                            choices=[(c, STATEMENT_LANGUAGE_NAMES.get(c, c)) for c in STATEMENT_LANGUAGES])
-    expires = forms.DateField(label=_lazy("Consent expires on"), required=False,
+    expires = forms.DateField(label=gettext_lazy("Consent expires on"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}),
-                              help_text=_lazy("Leave empty for no expiry date."),
-                              error_messages={"invalid": _lazy("Enter the expiry date as YYYY-MM-DD.")})
+                              help_text=gettext_lazy("Leave empty for no expiry date."),
+                              error_messages={"invalid": gettext_lazy("Enter the expiry date as YYYY-MM-DD.")})
 
     def __init__(self, *args, voice: Voice, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,14 +91,14 @@ class StatementForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    statement = forms.FileField(label=_lazy("The owner's recorded statement"),
-                                error_messages={"required": _lazy("Record the statement or upload its recording.")},
+    statement = forms.FileField(label=gettext_lazy("The owner's recorded statement"),
+                                error_messages={"required": gettext_lazy("Record the statement or upload its recording.")},
                                 widget=forms.ClearableFileInput(attrs={"accept": "audio/*,video/webm,.wav,.flac,.mp3,.ogg,.opus,.m4a,.webm"}))
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(label=_lazy("Reason for revoking"), max_length=500,
-                             error_messages={"required": _lazy("Say why the consent is revoked (it is kept in the audit log).")})
+    reason = forms.CharField(label=gettext_lazy("Reason for revoking"), max_length=500,
+                             error_messages={"required": gettext_lazy("Say why the consent is revoked (it is kept in the audit log).")})
 
 
 def _voice(request: HttpRequest, voice_id) -> Voice:
@@ -268,7 +268,7 @@ def revoke(request: HttpRequest, voice_id, consent_id) -> HttpResponse:
                          revoke_for=record.pk)
 
 
-@requires_role(Role.ADMIN, page=_lazy("Approving a consent"))
+@requires_role(Role.ADMIN, page=gettext_lazy("Approving a consent"))
 def approve(request: HttpRequest, voice_id, consent_id) -> HttpResponse:
     voice = _voice(request, voice_id)
     record = _consent(voice, consent_id)

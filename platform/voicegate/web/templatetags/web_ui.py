@@ -38,3 +38,15 @@ def get(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def plain(value) -> str:
+    """A report value for people: a related record by its name, lists joined, dicts as key: value."""
+    if isinstance(value, dict):
+        if "name" in value:
+            return str(value["name"])
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "–" if value in (None, "") else str(value)

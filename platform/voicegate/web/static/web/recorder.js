@@ -80,7 +80,7 @@
             transfer.items.add(file);
             input.files = transfer.files;
             input.dispatchEvent(new Event("change", {bubbles: true}));
-            status.textContent = (T.recorded || "Recorded %s s; it is attached to the form.").replace("%s", ((Date.now() - began) / 1000).toFixed(1));
+            status.textContent = (T.recorded || "Recorded {n} s; it is attached to the form.").replace("{n}", ((Date.now() - began) / 1000).toFixed(1));
             start.disabled = false; stop.disabled = true;
             start.focus();
           };
@@ -89,7 +89,7 @@
           start.disabled = true; stop.disabled = false;
           stop.focus();
           timer = setInterval(function () {
-            status.textContent = (T.recording || "Recording… %s s").replace("%s", ((Date.now() - began) / 1000).toFixed(0));
+            status.textContent = (T.recording || "Recording… {n} s").replace("{n}", ((Date.now() - began) / 1000).toFixed(0));
           }, 500);
           box.dataset.state = "recording";
         })

@@ -80,7 +80,7 @@
     }).catch(function (error) {
       box.dataset.state = "error";
       var message = String(error && error.message || error);
-      self.say((T.failed || "Playback stopped: %s. Generate again; if it keeps failing, try a shorter text.").replace("%s", message), true);
+      self.say((T.failed || "Playback stopped: {n}. Generate again; if it keeps failing, try a shorter text.").replace("{n}", message), true);
     });
   };
 
@@ -135,7 +135,7 @@
       this.peaks.push(peak);
     }
     this.draw();
-    this.say((T.playing || "Playing while it is generated… %s s received").replace("%s", (this.received / this.rate).toFixed(1)));
+    this.say((T.playing || "Playing while it is generated… {n} s received").replace("{n}", (this.received / this.rate).toFixed(1)));
   };
 
   StreamPlayer.prototype.draw = function () {
@@ -156,7 +156,7 @@
     this.box.dataset.receivedSeconds = (this.received / this.rate).toFixed(2);
     if (this.box.dataset.state !== "error") this.box.dataset.state = "done";
     if (!this.received) { this.say(T.empty || "No audio arrived. Generate again.", true); return; }
-    this.say((T.done || "Stream finished: %s s. The stored, labelled file is below.").replace("%s", (this.received / this.rate).toFixed(1)));
+    this.say((T.done || "Stream finished: {n} s. The stored, labelled file is below.").replace("{n}", (this.received / this.rate).toFixed(1)));
   };
 
   function startPlayers(root) {
@@ -179,7 +179,7 @@
     if (speed && out) speed.addEventListener("input", function () { out.textContent = Number(speed.value).toFixed(2); });
     var text = form.querySelector("textarea[name=text]"), count = document.getElementById("text-count");
     var update = function () {
-      if (count && text) count.textContent = (T.count || "%s of %m characters").replace("%s", text.value.length).replace("%m", text.maxLength > 0 ? text.maxLength : 10000);
+      if (count && text) count.textContent = (T.count || "{n} of {max} characters").replace("{n}", text.value.length).replace("{max}", text.maxLength > 0 ? text.maxLength : 10000);
     };
     if (text) { text.addEventListener("input", update); update(); }
     form.querySelectorAll("button.insert").forEach(function (button) {
