@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,9 @@ from watermark.dsp import Detection, StreamingEmbedder
 from watermark.engines import EngineUnavailable, WatermarkEngine, get_engine
 from watermark.labels import AiLabel, LabelError, write_labels
 from watermark.manifest import (MANIFEST_FORMATS, ManifestError, ManifestInfo, ManifestReport, SignerConfig,
-                                read_manifest, sign_audio)
+                                generate_dev_ca, read_manifest, sign_audio)
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["provenance_engine", "mark_audio", "streaming_marker", "detect_in", "label_and_sign", "ProvenanceInfo",
            "LabelledAudio", "signer_config", "manifest_report", "consent_hash", "ProvenanceError"]
@@ -89,11 +93,26 @@ def signer_config() -> SignerConfig | None:
     key = getattr(settings, "PROVENANCE_PRIVATE_KEY", None)
     if not chain or not key:
         return None
+    dev_dir = getattr(settings, "PROVENANCE_DEV_CA_DIR", None)
+    if dev_dir and not (Path(chain).is_file() and Path(key).is_file()):
+        _create_dev_ca(Path(dev_dir))
     for path in (chain, key):
         if not Path(path).is_file():
             raise ProvenanceError(f"the provenance signing file {path} does not exist; run "
                                   "`manage.py provenance_dev_ca DIR` for a development certificate")
     return SignerConfig(Path(chain), Path(key))
+
+
+_dev_ca_lock = threading.Lock()
+
+
+def _create_dev_ca(directory: Path) -> None:
+    """The embedded default: a development CA, made once per installation (see README, trust anchors)."""
+    with _dev_ca_lock:
+        if (directory / "chain.pem").is_file() and (directory / "leaf.key").is_file():
+            return
+        logger.warning("no PROVENANCE_CERT_CHAIN configured: creating a development signing CA in %s", directory)
+        generate_dev_ca(directory)
 
 
 def label_and_sign(data: bytes, fmt: str, info: ProvenanceInfo) -> LabelledAudio:
