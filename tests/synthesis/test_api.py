@@ -141,7 +141,7 @@ def test_streaming_sends_the_first_sentence_before_the_last_is_synthesized(tenan
     assert engine_log.inferences == 4
     samples, rate = read_streamed_wav(streamed)
     generation.refresh_from_db()
-    assert generation.status == GenerationStatus.SUCCEEDED and stored_outputs() == [generation.audio.name]
+    assert generation.status == GenerationStatus.SUCCEEDED and stored_outputs(tenant) == [generation.audio.name]
     assert_marked_for(samples, rate, generation)
     stored, stored_rate = decode(client.get(f"{URL}{generation.pk}/audio/").content)
     assert stored_rate == rate and abs(stored.size - samples.size) <= 1  # the stream is the saved output

@@ -50,11 +50,11 @@ def test_job_goes_queued_then_succeeded_with_one_marked_labelled_output(
     for callback in callbacks:  # the worker picks the job up
         callback()
     generation.refresh_from_db()
-    assert generation.status == GenerationStatus.SUCCEEDED and generation.progress == 1.0
+    assert generation.status == GenerationStatus.SUCCEEDED and generation.progress == 1.0, generation.error
     assert generation.attempts == 1 and generation.celery_task_id
     assert re.fullmatch(rf"generations/{generation.organisation_id}/output_\d{{8}}_\d{{6}}_{generation.pk}\.wav",
                         generation.audio.name)
-    assert stored_outputs() == [generation.audio.name]
+    assert stored_outputs(tenant) == [generation.audio.name]
     data = services.read_output(generation)
     samples, rate = decode(data)
     assert rate == 24000 and 1.0 < samples.size / rate < 8.0
@@ -79,7 +79,7 @@ def test_a_finished_job_is_never_run_again(tenant, ready_voice, signal_log):
     run_generation.apply(args=[str(generation.pk)])  # a duplicate delivery
     again = Generation.objects.get(pk=generation.pk)
     assert again.attempts == first.attempts == 1 and again.audio.name == first.audio.name
-    assert len(completions()) == 1 and len(signal_log) == 1 and len(stored_outputs()) == 1
+    assert len(completions()) == 1 and len(signal_log) == 1 and len(stored_outputs(tenant)) == 1
 
 
 def test_cancelling_a_queued_job_means_it_never_produces_audio(tenant, ready_voice):
@@ -88,7 +88,7 @@ def test_cancelling_a_queued_job_means_it_never_produces_audio(tenant, ready_voi
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     run_generation.apply(args=[str(generation.pk)])
     generation.refresh_from_db()
-    assert generation.status == GenerationStatus.CANCELLED and not generation.audio and stored_outputs() == []
+    assert generation.status == GenerationStatus.CANCELLED and not generation.audio and stored_outputs(tenant) == []
     again = tenant.producer.client.post(f"/api/v1/syntheses/{generation.pk}/cancel/")
     assert again.status_code == 409 and "already cancelled" in again.json()["error"]
     assert tenant.producer.client.get(f"/api/v1/syntheses/{generation.pk}/audio/").status_code == 409
@@ -109,7 +109,7 @@ def test_cancelling_a_running_job_stops_it_at_the_next_sentence(tenant, ready_vo
     generation.refresh_from_db()
     assert generation.status == GenerationStatus.CANCELLED
     assert engine_log.inferences == 1  # sentences 2-4 were never synthesized
-    assert not generation.audio and stored_outputs() == [] and completions() == []
+    assert not generation.audio and stored_outputs(tenant) == [] and completions() == []
 
 
 def test_a_worker_killed_mid_job_is_retried_into_exactly_one_output(tenant, ready_voice, engine_log, monkeypatch,
@@ -131,12 +131,12 @@ def test_a_worker_killed_mid_job_is_retried_into_exactly_one_output(tenant, read
         run_generation.apply(args=[str(generation.pk)])
     crashed = Generation.objects.get(pk=generation.pk)
     assert crashed.status == GenerationStatus.RUNNING and crashed.attempts == 1 and 0 < crashed.progress < 1
-    assert stored_outputs() == []
+    assert stored_outputs(tenant) == []
 
     run_generation.apply(args=[str(generation.pk)])  # the broker redelivers the unacknowledged task
     done = Generation.objects.get(pk=generation.pk)
     assert done.status == GenerationStatus.SUCCEEDED and done.attempts == 2
-    assert stored_outputs() == [done.audio.name]
+    assert stored_outputs(tenant) == [done.audio.name]
     assert len(completions()) == 1 and [g.pk for g in signal_log] == [done.pk]
     assert RegisteredClip.objects.filter(generation_id=done.pk).count() == 1
     assert_marked_for(*decode(services.read_output(done)), done)
@@ -158,7 +158,7 @@ def test_a_worker_killed_after_storing_the_file_but_before_commit_leaves_one_fil
     try:
         with pytest.raises(WorkerKilled):
             run_generation.apply(args=[str(generation.pk)])
-        assert len(stored_outputs()) == 1  # the orphan
+        assert len(stored_outputs(tenant)) == 1  # the orphan
         assert Generation.objects.get(pk=generation.pk).status == GenerationStatus.RUNNING
         assert completions() == [] and not RegisteredClip.objects.filter(generation_id=generation.pk).exists()
         run_generation.apply(args=[str(generation.pk)])
@@ -166,7 +166,7 @@ def test_a_worker_killed_after_storing_the_file_but_before_commit_leaves_one_fil
         generation_completed.disconnect(dispatch_uid="test-die")
     done = Generation.objects.get(pk=generation.pk)
     assert done.status == GenerationStatus.SUCCEEDED
-    assert stored_outputs() == [done.audio.name] and len(completions()) == 1
+    assert stored_outputs(tenant) == [done.audio.name] and len(completions()) == 1
     assert len(signal_log) == 2 and Generation.objects.filter(status="succeeded").count() == 1
     assert RegisteredClip.objects.filter(generation_id=done.pk).count() == 1  # one fingerprint (safety's receiver)
 
@@ -187,7 +187,7 @@ def test_consent_expiring_while_queued_fails_the_job_with_the_reason(tenant, rea
     services.execute_generation(generation.pk)
     generation.refresh_from_db()
     assert generation.status == GenerationStatus.FAILED and "expired on" in generation.error
-    assert stored_outputs() == []
+    assert stored_outputs(tenant) == []
     assert AuditEntry.objects.filter(action="synthesis.failed", target_id=str(generation.pk)).exists()
 
 

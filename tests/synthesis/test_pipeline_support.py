@@ -137,8 +137,8 @@ def engine_log(monkeypatch) -> EngineLog:
     return log
 
 
-def stored_outputs() -> list[str]:
-    """Every file under generations/ in default_storage."""
+def stored_outputs(tenant) -> list[str]:
+    """Every output file of the tenant's organisation in default_storage (local folder or a shared S3 bucket)."""
     found: list[str] = []
 
     def walk(prefix: str) -> None:
@@ -150,7 +150,7 @@ def stored_outputs() -> list[str]:
         for folder in folders:
             walk(f"{prefix}/{folder}")
 
-    walk("generations")
+    walk(f"generations/{tenant.organisation.pk}")
     return sorted(found)
 
 
