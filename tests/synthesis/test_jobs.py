@@ -42,8 +42,8 @@ def signal_log():
     generation_completed.disconnect(dispatch_uid="test-signal-log")
 
 
-def test_job_goes_queued_then_succeeded_with_one_marked_labelled_output(
-        tenant, ready_voice, django_capture_on_commit_callbacks, signal_log):
+def test_job_goes_queued_then_succeeded_with_one_marked_labelled_signed_output(
+        tenant, ready_voice, django_capture_on_commit_callbacks, signal_log, signing):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         generation = create(tenant, ready_voice)
     assert generation.status == GenerationStatus.QUEUED and generation.progress == 0
@@ -64,6 +64,12 @@ def test_job_goes_queued_then_succeeded_with_one_marked_labelled_output(
 
     labels = read_labels(data)
     assert labels["ai_generated"] is True and labels["generation_id"] == str(generation.pk)
+    from watermark.manifest import read_manifest
+
+    manifest = read_manifest(data, "wav", trust_anchors_pem=open(signing["root_cert"]).read())
+    assert manifest.valid and manifest.trusted and generation.manifest["signed"]
+    assert manifest.assertion["generation_id"] == str(generation.pk)
+    assert manifest.assertion["consent_record_sha256"] == services.consent_reference(generation)
     assert [g.pk for g in signal_log] == [generation.pk]
     # audited with the text's hash, never the text
     requested = AuditEntry.objects.get(action="synthesis.requested", target_id=str(generation.pk))

@@ -51,6 +51,16 @@ def _isolated_local_storage(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "media")}}}
 
 
+@pytest.fixture
+def signing(settings, tmp_path) -> dict[str, str]:
+    """A development certificate chain (watermark's dev CA), as an operator would configure it."""
+    from watermark.manifest import generate_dev_ca
+
+    paths = generate_dev_ca(tmp_path / "ca")
+    settings.PROVENANCE_CERT_CHAIN, settings.PROVENANCE_PRIVATE_KEY = paths["cert_chain"], paths["private_key"]
+    return paths
+
+
 @pytest.fixture(scope="session")
 def reference_wavs() -> list[bytes]:
     clips = [piper_speech(text) for text in REFERENCE_SENTENCES]
@@ -171,5 +181,5 @@ def assert_marked_for(samples: np.ndarray, rate: int, generation: Generation) ->
 
 __all__ = ["REFERENCE_SENTENCES", "HELD_OUT_SENTENCE", "SHORT_TEXT", "wav_bytes", "b64_wav", "make_voice", "grant",
            "cache_stock_profile", "voice", "consent", "ready_voice", "engine_log", "EngineLog", "stored_outputs",
-           "decode", "assert_marked_for", "reference_wavs", "reference_embedding", "_isolated_local_storage", "espeak_speech",
+           "decode", "assert_marked_for", "reference_wavs", "signing", "reference_embedding", "_isolated_local_storage", "espeak_speech",
            "piper_speech", "with_silence"]
