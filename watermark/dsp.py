@@ -55,7 +55,14 @@ POSITIONS = COLUMNS_PER_PERIOD * N_PAIRS
 SUPER_PERIODS = 16
 SUPER_COLUMNS = COLUMNS_PER_PERIOD * SUPER_PERIODS
 N_SYNC = 96
-STEP_DB = 3.0  # quantiser step of the band-energy ratio; sets the strength (SNR of the change ~ 27 dB)
+# Quantiser step of each pair's band-energy ratio (dB), growing geometrically with frequency from
+# STEP_DB (250-500 Hz) to STEP_TOP_DB (2.75-3.25 kHz). Measured after Opus at 32 kbps (SILK/hybrid
+# mode): the lowest pair's ratios move by ~0.5 dB, the upper ones by ~1 dB or more, so a 3 dB step
+# kept only ~0.1 of the mark up there; a wider step keeps them decodable and costs little SNR,
+# because speech has 20-30 dB less energy at 2-3 kHz (see docs/watermark.md for the measurements).
+STEP_DB = 2.5
+STEP_TOP_DB = 14.0
+STEPS_DB = np.geomspace(STEP_DB, STEP_TOP_DB, N_PAIRS)
 EMBED_ITERATIONS = 2
 DEFAULT_KEY = b"voicegate-watermark-v1"
 
@@ -105,7 +112,7 @@ class Detection:
 
 @dataclass(frozen=True)
 class _Layout:
-    dither: np.ndarray  # [SUPER_COLUMNS, N_PAIRS] dither in dB, uniform in [0, STEP_DB)
+    dither: np.ndarray  # [SUPER_COLUMNS, N_PAIRS] dither in dB, uniform in [0, STEPS_DB[pair])
     sync: np.ndarray  # bool [SUPER_COLUMNS, N_PAIRS], the same every period
     bit_index: np.ndarray  # int [SUPER_COLUMNS, N_PAIRS], coded-bit index of data positions, -1 for sync
 
@@ -114,7 +121,7 @@ class _Layout:
 def _layout(key: bytes) -> _Layout:
     seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
     rng = np.random.default_rng(seed)
-    dither = rng.uniform(0.0, STEP_DB, size=(SUPER_COLUMNS, N_PAIRS))
+    dither = rng.uniform(0.0, 1.0, size=(SUPER_COLUMNS, N_PAIRS)) * STEPS_DB
     order = rng.permutation(POSITIONS)
     sync = np.zeros(POSITIONS, dtype=bool)
     sync[order[:N_SYNC]] = True
@@ -294,18 +301,18 @@ def _mark_internal(x8: np.ndarray, first_column: int, payload: bytes, key: bytes
     columns = first_column - 1 + np.arange(n_columns)
     positions = np.mod(columns, SUPER_COLUMNS)
     dither = layout.dither[positions]
-    lattice = dither + bits[positions] * (STEP_DB / 2)
+    lattice = dither + bits[positions] * (STEPS_DB / 2)
     host_tiles = _tile_energy(_band_energy(spectrum))
     ratio = _ratio_db(host_tiles)
     # Split each ratio change between the two bands so as to minimise the added energy: the weaker
     # band takes most of it (it is also the one its louder neighbour masks).
     share_a = (host_tiles[:, 1::2] + 1e-12) / (host_tiles[:, 0::2] + host_tiles[:, 1::2] + 2e-12)
-    # Nearest lattice point (spacing STEP_DB) to the host's ratio: the host does not interfere.
-    target = lattice + STEP_DB * np.round((ratio - lattice) / STEP_DB)
+    # Nearest lattice point (spacing STEPS_DB) to the host's ratio: the host does not interfere.
+    target = lattice + STEPS_DB * np.round((ratio - lattice) / STEPS_DB)
     gain_db = np.zeros((n_columns, N_PAIRS))
     for _ in range(EMBED_ITERATIONS):
         # gain_db is the change of each pair's ratio (dB); one band goes up, the other down.
-        gain_db = np.clip(gain_db + (target - ratio), -STEP_DB, STEP_DB)
+        gain_db = np.clip(gain_db + (target - ratio), -STEPS_DB, STEPS_DB)
         band_gain = np.empty((n_columns, N_BANDS))
         band_gain[:, 0::2] = 10.0 ** (gain_db * share_a / 20.0)
         band_gain[:, 1::2] = 10.0 ** (-gain_db * (1.0 - share_a) / 20.0)
@@ -412,7 +419,7 @@ def _reliability(tiles: np.ndarray) -> np.ndarray:
 
 
 def _phasors(tiles: np.ndarray) -> np.ndarray:
-    return _reliability(tiles) * np.exp(2j * np.pi * _ratio_db(tiles) / STEP_DB)
+    return _reliability(tiles) * np.exp(2j * np.pi * _ratio_db(tiles) / STEPS_DB)
 
 
 def _window_starts(n_columns: int) -> np.ndarray:
@@ -441,7 +448,7 @@ class _Hypothesis:
 
 def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypothesis], dict, dict]:
     """Sync statistic of every (phase, shift, window), by circular cross-correlation in the FFT domain."""
-    sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEP_DB), 0)  # [Q, P]
+    sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEPS_DB), 0)  # [Q, P]
     sync_spectrum = sfft.fft(sync_conj.astype(np.complex64), axis=0)
     mask_spectrum = sfft.rfft(layout.sync.astype(np.float32), axis=0)
     shifts = np.arange(SUPER_COLUMNS)
@@ -480,7 +487,7 @@ def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypoth
 
 def _window_sync_scores(z: np.ndarray, shift: int, layout: _Layout, starts: np.ndarray) -> np.ndarray:
     position = np.mod(np.arange(z.shape[0]) + shift, SUPER_COLUMNS)
-    sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEP_DB), 0)[position]
+    sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEPS_DB), 0)[position]
     gain = np.real(np.sum(z * sync_conj, axis=1))
     power = np.sum(np.abs(z) ** 2 * layout.sync[position], axis=1)
     width = min(_WINDOW_COLUMNS, z.shape[0])
@@ -554,7 +561,7 @@ def _decode_hypothesis(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, starts:
 def _decode_region(z: np.ndarray, shift: int, layout: _Layout, region: slice) -> tuple[bytes, bool, float]:
     """Soft-decode the payload from the tiles in ``region`` and score the re-encoded pattern."""
     folded = _fold(z, shift, region)
-    soft_positions = np.real(folded * np.exp(-2j * np.pi * layout.dither / STEP_DB))
+    soft_positions = np.real(folded * np.exp(-2j * np.pi * layout.dither / STEPS_DB))
     soft = np.zeros(_CODED_BITS)
     data = ~layout.sync
     np.add.at(soft, layout.bit_index[data], soft_positions[data])
@@ -575,7 +582,7 @@ def _segments(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, payload: bytes) 
     """Seconds that carry the mark: local correlation with the decoded codeword, ~0.8 s windows."""
     n = z.shape[0]
     position = np.mod(np.arange(n) + hyp.shift, SUPER_COLUMNS)
-    expected_phase = np.exp(-2j * np.pi * layout.dither / STEP_DB) * (1.0 - 2.0 * _coded_pattern(payload, layout))
+    expected_phase = np.exp(-2j * np.pi * layout.dither / STEPS_DB) * (1.0 - 2.0 * _coded_pattern(payload, layout))
     gain = np.real(np.sum(z * expected_phase[position], axis=1))
     power = np.sum(np.abs(z) ** 2, axis=1)
     if n <= _LOCAL_COLUMNS:
