@@ -26,6 +26,7 @@ __all__ = ["MAX_CHARACTERS_PER_JOB", "TextTooLong", "EmptyText", "prepare_text",
 
 MAX_CHARACTERS_PER_JOB = 10_000
 MAX_UNIT_TOKENS = 300  # longer sentences are cut at commas: steadier prosody, faster first audio
+FIRST_UNIT_TOKENS = 50  # the first sentence is cut at its first clause above this: audio starts sooner
 PAUSE_SENTENCE_S = 0.35
 PAUSE_QUESTION_S = 0.45
 PAUSE_PARAGRAPH_S = 0.7
@@ -98,7 +99,7 @@ def _text_run_phonemes(text: str, language: str, overrides: dict[int, str]) -> s
         return espeak_phonemes(text, language)
     pieces: list[str] = []
     position = 0
-    # Han (with CJK punctuation and digits that belong to it) vs everything else
+    # Han/kana runs (with the CJK punctuation after them) vs everything else
     for run in re.findall(rf"[{HAN}{KANA}]+[{HAN}{KANA}{_CJK_PUNCTUATION}]*|[^{HAN}{KANA}]+", text):
         shifted = {i - position: v for i, v in overrides.items() if position <= i < position + len(run)}
         position += len(run)
@@ -106,9 +107,9 @@ def _text_run_phonemes(text: str, language: str, overrides: dict[int, str]) -> s
             pieces.append(japanese_phonemes(run))
         elif re.search(f"[{HAN}]", run):
             pieces.append(chinese_phonemes(normalize_chinese(run) if not shifted else run, shifted))
-        elif re.search(r"[A-Za-z]", run) or language == "en" or language == "en-gb":
-            normalised = normalize_english(run) if language.startswith("en") else _latin_in_chinese(run)
-            pieces.append(english_phonemes(normalised, british=language == "en-gb"))
+        elif re.search(r"[A-Za-z]", run) or language in ("en", "en-gb"):
+            # Latin script inside any language is read as English (mixed zh-en text)
+            pieces.append(english_phonemes(normalize_english(run), british=language == "en-gb"))
         elif re.search(r"\d", run):
             pieces.append(chinese_phonemes(normalize_chinese(run)))
         else:
@@ -116,10 +117,6 @@ def _text_run_phonemes(text: str, language: str, overrides: dict[int, str]) -> s
             if punctuation and pieces:
                 pieces[-1] += punctuation
     return " ".join(p for p in pieces if p)
-
-
-def _latin_in_chinese(run: str) -> str:
-    return normalize_english(run)
 
 
 def phonemize(text: str, language: str) -> str:
@@ -203,6 +200,10 @@ def prepare_text(text: str, language: str = "auto") -> list[TextUnit]:
         # engines that read text themselves (espeak-ng) get the sentences as written
         return [TextUnit(s.text, code, None, s.pause_after_s) for s in sentences]
     units = [unit for sentence in sentences for unit in _units_for(sentence, code)]
+    if units and _token_count(units[0].phonemes or "") > FIRST_UNIT_TOKENS:
+        first = Sentence(units[0].text, units[0].pause_after_s)
+        clauses = _clauses(first) if re.search(r"[,，、;；:：]", first.text) else [first]
+        units[:1] = [unit for clause in clauses for unit in _units_for(clause, code)]
     if not units:
         raise EmptyText("the text has nothing speakable in it (only symbols or punctuation)")
     return units

@@ -136,3 +136,10 @@ def test_every_language_is_listed_with_its_engine_and_tier():
     assert {"zh", "en", "ja", "es", "fr", "hi", "it", "pt"} <= {c for c, i in by_code.items() if i.tier == "standard"}
     assert by_code["zh"].engine == "kokoro"
     assert by_code["yue"].tier == "basic" and by_code["ko"].tier == "basic"
+
+
+def test_the_first_sentence_is_cut_at_its_first_clause_so_audio_starts_sooner():
+    units = prepare_text("The weather is lovely today, so let's take a walk in the park. See you.", "en")
+    assert units[0].text == "The weather is lovely today,"
+    assert units[0].pause_after_s < units[1].pause_after_s  # a comma pause, not a sentence pause
+    assert [u.text for u in units[1:]] == ["so let's take a walk in the park.", "See you."]
