@@ -11,6 +11,8 @@ command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
 if [ "${VOICEGATE_BROWSER_TESTS:-1}" = "1" ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
+  # CJK glyphs for the zh-Hans pages in browser screenshots
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
