@@ -90,7 +90,8 @@ def consent_reference(generation: Generation) -> str:
 
 
 # --------------------------------------------------------------------------- creation
-def _resolve_audible_label(request: SynthesisRequest | None, flag: bool | None, organisation) -> bool:
+def _resolve_audible_label(flag: bool | None, organisation) -> bool:
+    """The job's own choice, else the organisation's default for the audible AI cue."""
     if flag is not None:
         return bool(flag)
     return bool(getattr(organisation, "audible_label_default", False))
@@ -113,7 +114,7 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
     request = SynthesisRequest(text=text, language=language or "auto", instruct=(instruct or "").strip(),
                                speed=float(speed), use=use or "narration",
                                output_format=pipeline.check_format(output_format),
-                               audible_label=_resolve_audible_label(None, audible_label, organisation))
+                               audible_label=_resolve_audible_label(audible_label, organisation))
     resolved = pipeline.check_request(request)
     digest = pipeline.text_hash(text)
     try:
