@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -22,12 +23,18 @@ def _jobs_inline_and_fresh_throttles(settings, tmp_path_factory):
     # Jobs run inline so a test sees their result; the real-worker test opts back in.
     settings.JOBS_IN_PROCESS = "eager"
     settings.CELERY_BROKER_URL = None
+    # Each test gets its own storage space: a temporary folder (never the developer's
+    # var/media), or its own key prefix in the S3 bucket, so what one test stores is invisible
+    # to the next.
     if settings.STORAGE_BACKEND == "local":
-        # Each test gets its own media folder, never the developer's var/media.
         media = tmp_path_factory.mktemp("media")
         settings.STORAGES = {**settings.STORAGES, "default": {
             "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(media)}}}
         settings.MEDIA_ROOT = str(media)
+    else:
+        default = settings.STORAGES["default"]
+        settings.STORAGES = {**settings.STORAGES, "default": {
+            **default, "OPTIONS": {**default["OPTIONS"], "location": f"tests/{uuid.uuid4().hex}"}}}
     cache.clear()
     yield
     cache.clear()
