@@ -7,7 +7,8 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-from django.core.files.storage import default_storage
+
+from tests.storage import stored_files as files_under
 
 from consent import services, statements
 from consent.models import Voice
@@ -70,19 +71,7 @@ def voice(tenant, reference_wavs) -> Voice:
 
 def stored_files() -> set[str]:
     """Every file under the consent prefix in default_storage (local folder or S3)."""
-    found: set[str] = set()
-
-    def walk(prefix: str) -> None:
-        try:
-            folders, files = default_storage.listdir(prefix)
-        except FileNotFoundError:
-            return
-        found.update(f"{prefix}/{name}" for name in files)
-        for folder in folders:
-            walk(f"{prefix}/{folder}")
-
-    walk("consent")
-    return found
+    return files_under("consent")
 
 
 @pytest.fixture(autouse=True)

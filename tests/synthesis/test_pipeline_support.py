@@ -17,6 +17,8 @@ import pytest
 import soundfile as sf
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+
+from tests.storage import stored_files
 from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentStatus, ReferenceClip, Voice, VoiceOwner
@@ -148,20 +150,8 @@ def engine_log(monkeypatch) -> EngineLog:
 
 
 def stored_outputs(tenant) -> list[str]:
-    """Every output file of the tenant's organisation in default_storage (local folder or a shared S3 bucket)."""
-    found: list[str] = []
-
-    def walk(prefix: str) -> None:
-        try:
-            folders, files = default_storage.listdir(prefix)
-        except FileNotFoundError:
-            return
-        found.extend(f"{prefix}/{name}" for name in files)
-        for folder in folders:
-            walk(f"{prefix}/{folder}")
-
-    walk(f"generations/{tenant.organisation.pk}")
-    return sorted(found)
+    """Every output file of the tenant's organisation in default_storage (local folder or S3)."""
+    return sorted(stored_files(f"generations/{tenant.organisation.pk}"))
 
 
 def decode(data: bytes) -> tuple[np.ndarray, int]:
