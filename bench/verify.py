@@ -116,7 +116,7 @@ def bench_registry(levels, clip_seconds: float, repeats: int = 15) -> dict:
     from django.db import connection
 
     from safety.fingerprint import fingerprint
-    from safety.models import FingerprintBlock, FingerprintHash, RegisteredClip
+    from safety.models import FingerprintHash, RegisteredClip
     from safety.registry import pack_postings
     from safety.selectors import find_in_registry
     from safety.services import compact_fingerprints, register_fingerprint
