@@ -1,6 +1,9 @@
 """Run every benchmark one after another and keep their JSON in bench/results/latest.json.
 
-    .venv/bin/python bench/run_all.py [name ...]
+    .venv/bin/python bench/run_all.py [--full] [name ...]
+
+Without --full the registry benchmarks stop at 10^5 registered clips (building a 10^6 registry
+takes tens of minutes and several GB); --full adds 10^6.
 
 Benchmarks share the machine's two cores, so they run sequentially; run this on an idle
 machine (timings taken while other work runs are not comparable). The README quotes
@@ -17,7 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ["consent", "synthesis", "watermark", "fingerprint", "verify"]
+BENCHES = ["consent", "synthesis", "watermark", "fingerprint", "verify", "ui"]
+QUICK_ARGS = {"fingerprint": ["--clips", "10000", "100000"], "verify": ["--levels", "10000,100000"]}
 
 
 def machine() -> dict:
@@ -48,16 +52,19 @@ def last_json_object(text: str) -> dict | None:
     return None
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    full = "--full" in argv
+    names = [a for a in argv if not a.startswith("--")]
     results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "benches": {}}
     failed = 0
     for name in names or BENCHES:
         started = time.perf_counter()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py")], cwd=ROOT, capture_output=True,
-                              text=True)
+        args = [] if full else QUICK_ARGS.get(name, [])
+        proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), *args], cwd=ROOT,
+                              capture_output=True, text=True)
         parsed = last_json_object(proc.stdout)
-        results["benches"][name] = {"exit_code": proc.returncode, "seconds": round(time.perf_counter() - started, 1),
+        results["benches"][name] = {"args": args, "exit_code": proc.returncode, "seconds": round(time.perf_counter() - started, 1),
                                     "result": parsed}
         if proc.returncode != 0 or parsed is None:
             failed += 1
