@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 
 from django.conf import settings
@@ -55,7 +56,25 @@ class Command(JsonCommand):
         except ImportError:
             return None
         self.progress("preparing the demo voice (synthesised reference and consent statement)...")
-        return ensure_demo_voice(org)
+        voice_id = ensure_demo_voice(org)
+        if voice_id:
+            self.enroll_demo_voice(voice_id)
+        return voice_id
+
+    def enroll_demo_voice(self, voice_id: str) -> None:
+        """Enroll once with a short budget so the demo voice speaks at once (a full enrollment takes 5 min)."""
+        from consent.models import Voice
+        from synthesis.services import start_enrollment
+
+        voice = Voice.objects.get(pk=voice_id)
+        admin = get_user_model().objects.get(username="demo-admin")
+        budget = float(os.environ.get("DEMO_ENROLLMENT_BUDGET_S", "30"))
+
+        def report(fraction: float, message: str) -> None:
+            self.progress(f"  enrolling the demo voice: {fraction:4.0%} {message}")
+
+        artifact = start_enrollment(voice, admin, budget_s=budget, run_now=True, on_progress=report)
+        self.progress(f"demo voice enrollment: {artifact.status}")
 
     def describe(self, result):
         lines = [f"Demo organisation: {result['organisation']} ({result['org_id']})", "Sign in at "
