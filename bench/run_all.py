@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = ["consent", "synthesis", "watermark", "fingerprint", "verify", "ui"]
 QUICK_ARGS = {"fingerprint": ["--clips", "10000", "100000"], "verify": ["--levels", "10000,100000"]}
+ALWAYS_ARGS = {"watermark": ["--json-only"]}  # its default output adds a Markdown table
 
 
 def machine() -> dict:
@@ -55,12 +56,16 @@ def last_json_object(text: str) -> dict | None:
 def main(argv: list[str]) -> int:
     full = "--full" in argv
     names = [a for a in argv if not a.startswith("--")]
-    results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "benches": {}}
+    out = ROOT / "bench" / "results" / "latest.json"
+    # Running a subset updates those entries and keeps the others' latest results.
+    previous = json.loads(out.read_text()).get("benches", {}) if names and out.exists() else {}
+    results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "benches": previous}
     failed = 0
     for name in names or BENCHES:
         started = time.perf_counter()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
-        args = [] if full else QUICK_ARGS.get(name, [])
+        args = ALWAYS_ARGS.get(name, []) + ([] if full else QUICK_ARGS.get(name, []))
         proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), *args], cwd=ROOT,
                               capture_output=True, text=True)
         parsed = last_json_object(proc.stdout)
@@ -69,7 +74,6 @@ def main(argv: list[str]) -> int:
         if proc.returncode != 0 or parsed is None:
             failed += 1
             results["benches"][name]["stderr_tail"] = proc.stderr[-2000:]
-    out = ROOT / "bench" / "results" / "latest.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(json.dumps(results, ensure_ascii=False))
