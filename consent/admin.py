@@ -77,6 +77,19 @@ class VoiceOwnerAdmin(OrganisationScopedAdmin):
         services.delete_owner(obj, actor=request.user)
 
 
+def apply_to_each(model_admin, request, queryset, act, done_message: str) -> None:
+    """Run a service on each selected object; report refusals one by one and the count done."""
+    done = 0
+    for obj in queryset:
+        try:
+            act(obj)
+            done += 1
+        except DomainError as exc:
+            model_admin.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
+    if done:
+        model_admin.message_user(request, f"{done} {done_message}.")
+
+
 # ---- voices ------------------------------------------------------------------------------
 
 class AudioServingMixin:
@@ -176,15 +189,10 @@ class VoiceAdmin(AudioServingMixin, OrganisationScopedAdmin):
 
     @admin.action(description="Erase selected voices (delete audio and embeddings; keep hashes)")
     def erase_selected(self, request, queryset):
-        erased = 0
-        for voice in queryset:
-            try:
-                services.erase_voice(voice, actor=request.user, reason="erased from the consent dashboard")
-                erased += 1
-            except DomainError as exc:
-                self.message_user(request, f"{voice}: {exc.message}", level=messages.ERROR)
-        if erased:
-            self.message_user(request, f"{erased} voice(s) erased.")
+        apply_to_each(self, request, queryset,
+                      lambda voice: services.erase_voice(voice, actor=request.user,
+                                                         reason="erased from the consent dashboard"),
+                      "voice(s) erased")
 
 
 # ---- consents ----------------------------------------------------------------------------
@@ -248,25 +256,15 @@ class ConsentRecordAdmin(AudioServingMixin, OrganisationScopedAdmin):
 
     @admin.action(description="Approve selected consents (after listening to the statement)")
     def approve_selected(self, request, queryset):
-        self._each(request, queryset, lambda record: services.approve_consent(record, actor=request.user),
-                   "approved")
+        apply_to_each(self, request, queryset, lambda record: services.approve_consent(record, actor=request.user),
+                      "consent(s) approved")
 
     @admin.action(description="Revoke selected consents (takes effect at once)")
     def revoke_selected(self, request, queryset):
-        self._each(request, queryset,
-                   lambda record: services.revoke_consent(record, actor=request.user, reason=REVOKED_IN_ADMIN),
-                   "revoked")
+        apply_to_each(self, request, queryset,
+                      lambda record: services.revoke_consent(record, actor=request.user, reason=REVOKED_IN_ADMIN),
+                      "consent(s) revoked")
 
-    def _each(self, request, queryset, act, verb: str) -> None:
-        done = 0
-        for record in queryset:
-            try:
-                act(record)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{record}: {exc.message}", level=messages.ERROR)
-        if done:
-            self.message_user(request, f"{done} consent(s) {verb}.")
 
 
 # ---- protected voices --------------------------------------------------------------------
