@@ -72,12 +72,3 @@ def voice(tenant, reference_wavs) -> Voice:
 def stored_files() -> set[str]:
     """Every file under the consent prefix in default_storage (local folder or S3)."""
     return files_under("consent")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_local_storage(settings, tmp_path):
-    """With the local backend each test writes to its own folder (S3 in CI stays as configured)."""
-    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
-        settings.STORAGES = {**settings.STORAGES, "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")}}}

@@ -45,14 +45,6 @@ def b64_wav(samples: np.ndarray, rate: int) -> str:
     return base64.b64encode(wav_bytes(samples, rate)).decode()
 
 
-@pytest.fixture(autouse=True)
-def _isolated_local_storage(settings, tmp_path):
-    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
-        settings.STORAGES = {**settings.STORAGES, "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")}}}
-
-
 @pytest.fixture
 def signing(settings, tmp_path) -> dict[str, str]:
     """A development certificate chain (watermark's dev CA), as an operator would configure it."""
@@ -171,5 +163,5 @@ def assert_marked_for(samples: np.ndarray, rate: int, generation: Generation) ->
 
 __all__ = ["REFERENCE_SENTENCES", "HELD_OUT_SENTENCE", "SHORT_TEXT", "wav_bytes", "b64_wav", "make_voice", "grant",
            "cache_stock_profile", "voice", "consent", "ready_voice", "engine_log", "EngineLog", "stored_outputs",
-           "decode", "assert_marked_for", "reference_wavs", "signing", "reference_embedding", "_isolated_local_storage", "espeak_speech",
+           "decode", "assert_marked_for", "reference_wavs", "signing", "reference_embedding", "espeak_speech",
            "piper_speech", "with_silence"]
