@@ -15,7 +15,9 @@ the im2col + GEMM path 1-D convolutions take, only picks up 2-D convolutions. Me
 
 The rewrite needs the ``onnx`` package and takes a few seconds, so the result is written to the
 model cache (``VOICEGATE_MODEL_CACHE``, default ``~/.cache/voicegate``), keyed by the source
-file's size and mtime and this module's REWRITE_VERSION; later loads read it directly.
+file's size and mtime and this module's REWRITE_VERSION; later loads read it directly. When
+several workers start at once, one builds it under a file lock (``filelock``, next to the file)
+while the others wait for it, and the file appears by an atomic rename, whole or not at all.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 CACHE_SETTING = "VOICEGATE_MODEL_CACHE"
+LOCK_TIMEOUT_S = 600.0  # another process building the file takes ~5 s; past this, give up (caller falls back)
 REWRITE_VERSION = 2  # bump when the rewrite changes so stale cached models are not reused
 
 
@@ -39,9 +42,14 @@ def tuned_model_path(source: Path, cache_dir: Path | None = None) -> Path:
     stat = source.stat()
     target = (cache_dir or model_cache_dir()) / (
         f"{source.stem}.conv2d-v{REWRITE_VERSION}-{stat.st_size}-{int(stat.st_mtime)}.onnx")
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_float_conv_model(source, target)
+    if target.exists():
+        return target
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{target}.lock", timeout=LOCK_TIMEOUT_S):
+        if not target.exists():  # another process may have built it while this one waited
+            write_float_conv_model(source, target)
     return target
 
 
@@ -132,7 +140,7 @@ def replace_conv_integer(graph) -> int:
         inputs = [quantize.input[0], float_weight(weight, weight_zero, weight_scale)] + ([bias] if bias else [])
         attributes = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
         new_nodes[id(rescale)] = helper.make_node("Conv", inputs, list(rescale.output),
-                                                  name=f"{conv.name}_float", **attributes)
+                                                  name=f"{conv.name or rescale.output[0]}_float", **attributes)
         replaced += 1
     # Put each float Conv where its chain's last node was, so topological order still holds.
     rebuilt = [new_nodes.get(id(node), node) for node in graph.node]
@@ -180,7 +188,7 @@ def _conv2d_nodes(conv, weight_2d: str, axis: str) -> list[tuple[str, list[str],
         new["auto_pad"] = old["auto_pad"]
     wide_in, wide_out = f"{conv.output[0]}_4d_in", f"{conv.output[0]}_4d_out"
     return [("Unsqueeze", [conv.input[0], axis], [wide_in], {}),
-            ("Conv", [wide_in, weight_2d, *conv.input[2:]], [wide_out], {"name": f"{conv.name}_2d", **new}),
+            ("Conv", [wide_in, weight_2d, *conv.input[2:]], [wide_out], {"name": f"{conv.name or conv.output[0]}_2d", **new}),
             ("Squeeze", [wide_out, axis], list(conv.output), {})]
 
 

@@ -1,6 +1,9 @@
 """Engines speak each language audibly, honour options, stream lazily and refuse clearly."""
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import pytest
 
@@ -119,3 +122,124 @@ def test_cosyvoice_engine_refuses_without_a_model_directory(monkeypatch):
     assert engine.languages() == []
     with pytest.raises(EngineNotConfigured, match="VOICEGATE_COSYVOICE_MODEL_DIR"):
         list(engine.synthesize(prepare_text("Hello.", "en"), None))
+
+
+# --------------------------------------------------------------------------- the CPU-tuned Kokoro model
+def tiny_quantised_model(folder):
+    """A float 1-D conv net and its dynamically quantised (ConvInteger) version, as Kokoro's was made."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    rng = np.random.default_rng(0)
+    weights = {"w1": rng.normal(size=(8, 4, 5)) * 0.3, "b1": rng.normal(size=8) * 0.1,
+               "w2": rng.normal(size=(4, 8, 3)) * 0.3, "b2": rng.normal(size=4) * 0.1}
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w1", "b1"], ["h"], name="conv1", pads=[2, 2]),
+         helper.make_node("Relu", ["h"], ["r"], name="relu"),
+         helper.make_node("Conv", ["r", "w2", "b2"], ["y"], name="conv2", pads=[1, 1])],
+        "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, None])],
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()])
+    float_model, quantised = folder / "float.onnx", folder / "int8.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(float_model))
+    quantize_dynamic(str(float_model), str(quantised), weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
+    return float_model, quantised
+
+
+def run_model(path, x):
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+
+def test_tuned_rewrite_computes_what_the_quantised_model_computes_with_float_2d_convs(tmp_path):
+    import onnx
+
+    from synthesis.engines.onnx_tuning import tuned_model_path
+
+    float_model, quantised = tiny_quantised_model(tmp_path)
+    tuned = tuned_model_path(quantised, tmp_path / "cache")
+    ops = [node.op_type for node in onnx.load(str(tuned)).graph.node]
+    assert "ConvInteger" not in ops and "DynamicQuantizeLinear" not in ops and ops.count("Conv") == 2
+    x = np.random.default_rng(1).normal(size=(1, 4, 64)).astype(np.float32)
+    reference, int8, rewritten = run_model(float_model, x), run_model(quantised, x), run_model(tuned, x)
+    assert rewritten.shape == reference.shape
+    # Only the weights' quantisation error is left (the int8 model also quantises activations).
+    assert np.abs(rewritten - reference).max() <= np.abs(int8 - reference).max() + 1e-3
+    assert np.abs(rewritten - reference).max() < 0.02 * np.abs(reference).max()
+
+
+def test_workers_starting_together_build_the_tuned_model_once_and_all_load_it(tmp_path):
+    import multiprocessing
+
+    from synthesis.engines import onnx_tuning
+
+    _, quantised = tiny_quantised_model(tmp_path)
+    cache, log = tmp_path / "cache", tmp_path / "builds.log"
+    build = onnx_tuning.write_float_conv_model
+
+    def slow_logged_build(source, target):  # widen the race: a real rewrite takes ~5 s
+        with open(log, "a") as handle:
+            handle.write("build\n")
+        time.sleep(0.5)
+        return build(source, target)
+
+    def worker(queue):
+        onnx_tuning.write_float_conv_model = slow_logged_build
+        queue.put(str(onnx_tuning.tuned_model_path(quantised, cache)))
+
+    context = multiprocessing.get_context("fork")  # children only run onnx + filelock, no ORT threads
+    queue = context.Queue()
+    processes = [context.Process(target=worker, args=(queue,)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    paths = {queue.get(timeout=60) for _ in processes}
+    for process in processes:
+        process.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0, 0, 0]
+    assert log.read_text().count("build") == 1 and len(paths) == 1
+    assert not list(cache.glob("*.part"))
+    x = np.ones((1, 4, 16), np.float32)
+    assert run_model(paths.pop(), x).shape == (1, 4, 16)
+
+
+def test_kokoro_runs_the_tuned_model_by_default_and_the_packaged_one_when_turned_off(monkeypatch):
+    from synthesis.engines import kokoro
+
+    monkeypatch.delenv(kokoro.TUNED_SETTING, raising=False)
+    assert kokoro.model_file() != kokoro.packaged_model_file() and "conv2d" in kokoro.model_file().name
+    monkeypatch.setenv(kokoro.TUNED_SETTING, "off")
+    assert kokoro.model_file() == kokoro.packaged_model_file()
+    monkeypatch.setenv(kokoro.TUNED_SETTING, "maybe")
+    with pytest.raises(ValueError, match="VOICEGATE_KOKORO_TUNED"):
+        kokoro.model_file()
+
+
+def test_kokoro_falls_back_to_the_packaged_model_with_a_warning_when_the_rewrite_cannot_be_made(
+        monkeypatch, tmp_path, caplog):
+    from synthesis.engines import kokoro
+    from synthesis.engines.onnx_tuning import CACHE_SETTING
+
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the model cache should be")
+    monkeypatch.setenv(CACHE_SETTING, str(not_a_folder))
+    monkeypatch.delenv(kokoro.TUNED_SETTING, raising=False)
+    with caplog.at_level(logging.WARNING, logger=kokoro.__name__):
+        assert kokoro.model_file() == kokoro.packaged_model_file()
+    assert "packaged int8 model" in caplog.text
+
+
+def test_tuned_model_speaks_like_the_packaged_model():
+    from consent.speaker import embed_speaker, speaker_similarity
+    from synthesis.engines import kokoro
+
+    phonemes = prepare_text("The meeting starts at three this afternoon.", "en")[0].phonemes
+    feed = {"tokens": np.array([[0, *kokoro.tokenize(phonemes), 0]], np.int64),
+            "style": stock_profile().style_for(len(kokoro.tokenize(phonemes))).reshape(1, -1),
+            "speed": np.array([1.0], np.float32)}
+    packaged = kokoro._load_session(kokoro.packaged_model_file(), 2).run(None, feed)[0].ravel()
+    tuned = kokoro._session(KokoroEngine().threads).run(None, feed)[0].ravel()
+    assert tuned.size == packaged.size  # same durations: the duration predictor is untouched
+    similarity = speaker_similarity(embed_speaker(tuned, kokoro.SAMPLE_RATE), embed_speaker(packaged, kokoro.SAMPLE_RATE))
+    assert similarity >= 0.99
