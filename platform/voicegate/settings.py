@@ -109,6 +109,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# One queue per kind of work, so each worker loads only its own models (models load lazily on
+# first use): `enrollment` (Kokoro + Resemblyzer style search, minutes per job), `synthesis`
+# (Kokoro), `default` (verification, webhooks, registry compaction, audit checks). Routing only
+# applies with a broker; in-process jobs (no CELERY_BROKER_URL) ignore it.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "synthesis.enroll_voice": {"queue": "enrollment"},
+    "synthesis.run_generation": {"queue": "synthesis"},
+}
 
 # --- cache (throttling) --------------------------------------------------------------
 _cache_url = os.environ.get("CACHE_URL", "").strip()
