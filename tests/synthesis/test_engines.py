@@ -135,9 +135,9 @@ def tiny_quantised_model(folder):
     weights = {"w1": rng.normal(size=(8, 4, 5)) * 0.3, "b1": rng.normal(size=8) * 0.1,
                "w2": rng.normal(size=(4, 8, 3)) * 0.3, "b2": rng.normal(size=4) * 0.1}
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w1", "b1"], ["h"], name="conv1", pads=[2, 2]),
+        [helper.make_node("Conv", ["x", "w1", "b1"], ["h"], name="/decoder/decoder/generator/conv1", pads=[2, 2]),
          helper.make_node("Relu", ["h"], ["r"], name="relu"),
-         helper.make_node("Conv", ["r", "w2", "b2"], ["y"], name="conv2", pads=[1, 1])],
+         helper.make_node("Conv", ["r", "w2", "b2"], ["y"], name="/decoder/decoder/generator/conv2", pads=[1, 1])],
         "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, None])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, None])],
         [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()])
