@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ["consent", "synthesis", "enrollment", "watermark", "fingerprint", "verify", "ui"]
+BENCHES = ["consent", "synthesis", "enrollment", "workers", "watermark", "fingerprint", "verify", "ui"]
 QUICK_ARGS = {"fingerprint": ["--clips", "10000", "100000"], "verify": ["--levels", "10000,100000"]}
 ALWAYS_ARGS = {"watermark": ["--json-only"]}  # its default output adds a Markdown table
 
