@@ -14,7 +14,7 @@ from voicegate.errors import DomainError, PayloadTooLarge
 
 from synthesis.engines import language_info
 from synthesis.engines.base import TextUnit
-from synthesis.frontend.chinese import HAN, chinese_phonemes
+from synthesis.frontend.chinese import HAN, chinese_phonemes, punctuation_marks
 from synthesis.frontend.english import english_phonemes
 from synthesis.frontend.languages import (ESPEAK_VOICES, KANA, detect_language, espeak_phonemes,
                                           japanese_phonemes)
@@ -100,23 +100,66 @@ def _text_run_phonemes(text: str, language: str, overrides: dict[int, str]) -> s
     pieces: list[str] = []
     position = 0
     # Han/kana runs (with the CJK punctuation after them) vs everything else
+    leading = ""  # marks before any word: the caller glues them to what came before
     for run in re.findall(rf"[{HAN}{KANA}]+[{HAN}{KANA}{_CJK_PUNCTUATION}]*|[^{HAN}{KANA}]+", text):
         shifted = {i - position: v for i, v in overrides.items() if position <= i < position + len(run)}
         position += len(run)
         if re.search(f"[{KANA}]", run):
             pieces.append(japanese_phonemes(run))
-        elif re.search(f"[{HAN}]", run):
+            continue
+        if re.search(f"[{HAN}]", run):
             pieces.append(chinese_phonemes(normalize_chinese(run) if not shifted else run, shifted))
-        elif re.search(r"[A-Za-z]", run) or language in ("en", "en-gb"):
-            # Latin script inside any language is read as English (mixed zh-en text)
-            pieces.append(english_phonemes(normalize_english(run), british=language == "en-gb"))
+            continue
+        # A non-Han run may start with the punctuation that ends the Han run before it ("好! ...",
+        # ASCII marks are not part of a Han run): it belongs to that run, never dropped.
+        marks, run = _split_leading_marks(run)
+        if marks and pieces:
+            pieces[-1] += marks
+        elif marks:
+            leading += marks
+        if re.search(r"[A-Za-z]", run) or (language in ("en", "en-gb") and re.search(r"\w", run)):
+            # Latin script inside any language is read as English (mixed zh-en text); CJK marks
+            # in it ("minute，好") become the ASCII ones the English G2P keeps.
+            pieces.append(english_phonemes(normalize_english(run.translate(_CJK_TO_ASCII)),
+                                           british=language == "en-gb"))
         elif re.search(r"\d", run):
             pieces.append(chinese_phonemes(normalize_chinese(run)))
         else:
-            punctuation = chinese_phonemes(run)
-            if punctuation and pieces:
-                pieces[-1] += punctuation
-    return " ".join(p for p in pieces if p)
+            trailing = punctuation_marks(run)
+            if trailing and pieces:
+                pieces[-1] += trailing
+    body = " ".join(p for p in pieces if p)
+    return f"{leading} {body}".strip() if leading else body
+
+
+# Marks that close a phrase (pause, intonation). After an inline override they start the next
+# text run; they still belong to the word before them.
+# (Not a straight quote: after a space it usually opens the next phrase.)
+_LEADING_MARKS = re.compile(r"\s*([,.!?;:…—)”，、。．！？：；）」》]+)")
+_CJK_TO_ASCII = str.maketrans({"，": ",", "、": ",", "。": ".", "．": ".", "！": "!", "？": "?", "：": ":", "；": ";",
+                               "（": "(", "）": ")", "「": "“", "」": "”", "《": "“", "》": "”"})
+
+
+def _split_leading_marks(text: str) -> tuple[str, str]:
+    """("!  Now go", ...) -> ("!", "  Now go"): the engine's marks for the leading punctuation, and the rest."""
+    match = _LEADING_MARKS.match(text)
+    if not match:
+        return "", text
+    return punctuation_marks(match.group(1)), text[match.end():]
+
+
+def _join_segments(segments: list[str]) -> str:
+    """Join phonemised pieces with spaces; marks that start a piece end the piece before it."""
+    out = ""
+    for segment in segments:
+        segment = segment.strip()
+        head = re.match(r"[,.!?;:…—)”]+", segment)
+        if head:
+            out += head.group(0) if out else ""  # nothing before it: a mark cannot start speech
+            segment = segment[head.end():].strip()
+        if segment:
+            out = f"{out} {segment}" if out else segment
+    return out
 
 
 def phonemize(text: str, language: str) -> str:
@@ -140,7 +183,7 @@ def phonemize(text: str, language: str) -> str:
             pending_text, pending_overrides = "", {}
     pending_text += text[cursor:]
     segments.append(_flush(pending_text, language, pending_overrides))
-    return " ".join(s for s in segments if s).strip()
+    return _join_segments(segments)
 
 
 def _flush(text: str, language: str, overrides: dict[int, str]) -> str:

@@ -53,6 +53,11 @@ def syllable_ipa(numbered: str) -> str:
         return ""
 
 
+def punctuation_marks(text: str) -> str:
+    """The engine's punctuation marks for ``text`` (CJK marks mapped to ASCII; anything else dropped)."""
+    return "".join(_PUNCTUATION.get(ch, ch if ch in '"()' else "") for ch in text)
+
+
 def chinese_phonemes(text: str, overrides: dict[int, str] | None = None) -> str:
     """Han text (punctuation allowed) -> IPA; ``overrides`` maps character index -> "hao4"."""
     overrides = overrides or {}
@@ -60,7 +65,7 @@ def chinese_phonemes(text: str, overrides: dict[int, str] | None = None) -> str:
     position = 0
     for run in re.findall(rf"[{HAN}]+|[^{HAN}]+", text):
         if not re.match(rf"[{HAN}]", run):
-            mapped = "".join(_PUNCTUATION.get(ch, "") for ch in run).strip()
+            mapped = punctuation_marks(run)
             if mapped and pieces:
                 pieces[-1] += mapped
             position += len(run)

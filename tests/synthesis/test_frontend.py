@@ -72,6 +72,29 @@ def test_arpabet_override_is_spoken_as_that_word():
     assert phonemize("Wait a [M][AY0][N][UW1][T].", "en").split()[-1].startswith("mInˈut")
 
 
+@pytest.mark.parametrize("text, language, ending", [
+    ("I need a [M][AY0][N][UW1][T], please.", "en", "mInˈut, plˈiz."),
+    ("Give me a [M][AY0][N][UW1][T]?", "en", "ɐ mInˈut?"),  # a question, not a statement
+    ("Give me a [M][AY0][N][UW1][T]!", "en", "ɐ mInˈut!"),
+    ("我要一个[M][AY0][N][UW1][T]，好吗？", "zh", "mInˈut, xau↓ ma?"),
+    ("Hola, [M][AY0][N][UW1][T], amigo.", "es", "mInˈut, amˈiɣo."),
+    ("她好[hao4]！", "zh", "xau↘!"),
+    ("她好[h][ào]? 对吧.", "zh", "xau↘? twei↘ pa."),
+])
+def test_punctuation_after_an_inline_override_keeps_its_pause_and_intonation(text, language, ending):
+    assert phonemize(text, language).endswith(ending)
+
+
+@pytest.mark.parametrize("text, ending", [
+    ("你好!", "ni↗xau↓!"),
+    ("我们走吗?", "ma?"),
+    ("我要一个minute，好吗？", "mˈɪnət, xau↓ ma?"),  # a Chinese comma after an English word
+    ("OK，我们走。", "ˌOkˈA, wo↓mən ʦou↓."),
+])
+def test_chinese_text_keeps_ascii_punctuation_and_commas_after_english_words(text, ending):
+    assert phonemize(text, "zh").endswith(ending)
+
+
 def test_invalid_overrides_are_refused_with_an_example():
     with pytest.raises(InvalidOverride, match=r"\[h\]\[ào\]"):
         pinyin_to_numbered(["xyz"])
