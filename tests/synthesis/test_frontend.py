@@ -106,6 +106,21 @@ def test_english_words_use_the_lexicon_and_unknown_words_still_get_phonemes():
     assert english_phonemes("GPU") == "ʤˈi pˈi jˈu"
 
 
+@pytest.mark.parametrize("sentence, word, reading", [
+    ("I read the book yesterday.", "read", "ɹˈɛd"),
+    ("I will read the book tomorrow.", "read", "ɹˈid"),
+    ("Please record the meeting.", "record", "ɹəkˈɔɹd"),
+    ("The record was broken.", "record", "ɹˈɛkəɹd"),
+    ("I object to that.", "object", "əbʤˈɛkt"),
+    ("The object is heavy.", "object", "ˈɑbʤəkt"),
+    ("Close the door.", "Close", "klˈOz"),
+    ("The shop is close to home.", "close", "klˈOs"),
+])
+def test_english_heteronyms_take_the_reading_of_their_part_of_speech(sentence, word, reading):
+    words = [w for w in sentence.rstrip(".").split()]
+    assert english_phonemes(sentence).rstrip(".").split()[words.index(word)] == reading
+
+
 def test_mixed_chinese_english_text_is_phonemised_per_script():
     phonemes = phonemize("我们明天开meeting吧", "zh")
     assert "mˈiɾɪŋ" in phonemes  # English (US) reading of the English word
