@@ -31,7 +31,7 @@ from synthesis.models import Delivery, Generation, VoiceProfileArtifact
 
 AI_HEADERS = {"X-AI-Generated": "true", "X-Digital-Source-Type": "trainedAlgorithmicMedia",
               "X-AI-Provider": pipeline.PROVIDER}
-STREAM_FORMATS = ("wav", "pcm")
+STREAM_FORMATS = ("wav", "pcm", "ogg")
 SYNC_MAX_CHARACTERS = 1000  # /tts answers synchronously; longer texts belong in a job
 
 
@@ -174,13 +174,19 @@ def _label_headers(response, generation: Generation) -> None:
 
 def _streaming_response(generation: Generation, pieces, fmt: str) -> StreamingHttpResponse:
     def body():
+        if fmt == "ogg":  # Ogg Opus, encoded piece by piece (synthesis.streaming)
+            from synthesis.streaming import ogg_opus_stream, stream_label
+
+            yield from ogg_opus_stream(pieces, pipeline.OUTPUT_SAMPLE_RATE,
+                                       stream_label(str(generation.pk), generation.watermark_payload))
+            return
         if fmt == "wav":
             yield pipeline.streaming_wav_header(
                 pipeline.OUTPUT_SAMPLE_RATE, comment=f"AI-generated audio (AI生成); generation {generation.pk}")
         for piece in pieces:
             yield pipeline.pcm16(piece)
 
-    content_type = "audio/wav" if fmt == "wav" else "audio/L16"
+    content_type = {"wav": "audio/wav", "ogg": "audio/ogg"}.get(fmt, "audio/L16")
     response = StreamingHttpResponse(body(), content_type=content_type)
     _label_headers(response, generation)
     response["X-Sample-Rate"] = str(pipeline.OUTPUT_SAMPLE_RATE)
@@ -267,7 +273,7 @@ class GenerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retrie
         fmt = pipeline.check_format(request.query_params.get("format") or generation.output_format)
         return _audio_response(services.output_in_format(generation, fmt), fmt, generation)
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, description="wav (chunked, default) or pcm")],
+    @extend_schema(parameters=[OpenApiParameter("format", str, description="wav (chunked, default), pcm or ogg (Opus)")],
                    responses={(200, "audio/wav"): bytes})
     @action(detail=True, methods=["get"])
     def stream(self, request, pk=None):
