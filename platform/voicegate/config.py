@@ -48,7 +48,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("THROTTLE_API_USER", "600/min", "Any API request, per user."),
     Variable("LOG_LEVEL", "INFO", "Root log level."),
     Variable("VOICEGATE_MODEL_CACHE", "~/.cache/voicegate", "Where model files assembled at first use are kept (the Whisper weights, the CPU-tuned Kokoro model)."),
-    Variable("VOICEGATE_KOKORO_TUNED", "on", "Run Kokoro as a CPU-tuned rewrite (float 2-D convolutions, built once into the model cache, ~25% faster); `off` runs the packaged int8 model, as does any failure to build the rewrite (logged)."),
+    Variable("VOICEGATE_KOKORO_TUNED", "on", "Run Kokoro as a CPU-tuned rewrite (float 2-D convolutions, built once into the model cache; up to ~25% faster, CPU-dependent); `off` runs the packaged int8 model, as does any failure to build the rewrite (logged)."),
     Variable("VOICEGATE_KOKORO_THREADS", "(CPU count, at most 4)", "onnxruntime intra-op threads per Kokoro session."),
     Variable("VOICEGATE_SYNTHESIS_ENGINES", "kokoro,espeak", "Synthesis engines in priority order (e.g. `cosyvoice,kokoro,espeak` once a CosyVoice model directory is provided)."),
     Variable("SYNTHESIS_MAX_ATTEMPTS", "3", "Attempts of a synthesis job before it is marked failed (a killed worker's job is retried)."),

@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 STOCK_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 DEFAULT_VOICE = "jm_kumo"
 THREADS_SETTING = "VOICEGATE_KOKORO_THREADS"
-# On by default: engine RTF about 0.31 -> 0.25 on 2 cores (docs/synthesis.md, Figures).
+# On by default: engine RTF 0.31 -> 0.25 on an Intel AVX-512 VM, about equal on an AMD VNNI one
+# (CPU-dependent; docs/synthesis.md, Figures).
 TUNED_SETTING = "VOICEGATE_KOKORO_TUNED"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 TIMBRE = slice(0, STYLE_DIM // 2)

@@ -16,8 +16,9 @@ of the float weights but under 7% of the time, so they stay int8: the session is
 
 Every 1-D convolution is then run as a 2-D one of height 1 (Unsqueeze -> Conv -> Squeeze):
 onnxruntime's NCHWc layout transformer, whose direct convolution kernels are much faster than
-the im2col + GEMM path 1-D convolutions take, only picks up 2-D convolutions. Measured on the
-2-core VM (docs/synthesis.md, Figures): engine RTF 0.31 -> 0.25.
+the im2col + GEMM path 1-D convolutions take, only picks up 2-D convolutions. Measured
+(docs/synthesis.md, Figures): engine RTF 0.31 -> 0.25 on an Intel AVX-512 VM; on an AMD CPU with
+AVX-512 VNNI, whose int8 kernels are fast, about equal to the packaged model at 2 threads.
 
 The rewrite needs the ``onnx`` package and takes a few seconds, so the result is written to the
 model cache (``VOICEGATE_MODEL_CACHE``, default ``~/.cache/voicegate``), keyed by the source
