@@ -127,34 +127,86 @@ def describe_voice(clips: list[tuple[np.ndarray, int]]) -> VoiceTarget:
 
 
 # ------------------------------------------------------------------ search
-class _Evaluator:
-    """Speaks the calibration sentences with a candidate and scores it against the target."""
+def _release_memory() -> None:
+    """Hand freed heap pages back to the OS between the ONNX and the torch phases, so their peaks
+    do not add up in the worker's resident size (glibc keeps freed tensors' pages otherwise)."""
+    import ctypes
+    import gc
 
-    def __init__(self, target: VoiceTarget, language: str, engine, sentences: int):
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class _Evaluator:
+    """Speaks the calibration sentences with a candidate (the engine's ONNX model) and scores it."""
+
+    def __init__(self, target: VoiceTarget, language: str, sentences: int):
+        from synthesis.engines.kokoro import MAX_TOKENS, tokenize
         from synthesis.frontend import prepare_text
 
         texts = CALIBRATION_TEXT.get(language, CALIBRATION_TEXT["en"])[:sentences]
-        self.units = [u for text in texts for u in prepare_text(text, language if language in CALIBRATION_TEXT else "en")]
+        units = [u for text in texts for u in prepare_text(text, language if language in CALIBRATION_TEXT else "en")]
+        self.tokens = [tokenize(u.phonemes)[:MAX_TOKENS] for u in units]
+        self.tokens = [t for t in self.tokens if t]
         self.target = target
-        self.engine = engine
         self.evaluations = 0
+        self.session = None
 
-    def speak(self, style: np.ndarray, pitch: float) -> np.ndarray:
-        profile = VoiceProfile("kokoro", style, pitch_semitones=pitch)
-        return np.concatenate([self.engine.speak(u.phonemes, profile, SynthesisOptions()) for u in self.units])
+    def open(self) -> None:
+        from synthesis.engines.kokoro import model_file, session_threads
+        from synthesis.engines.kokoro_torch import InputSession
 
-    def score(self, style: np.ndarray, pitch: float) -> tuple[float, dict]:
+        if self.session is None:
+            self.session = InputSession(model_file(), threads=session_threads())
+
+    def close(self) -> None:
+        self.session = None
+        _release_memory()
+
+    def rows(self, style: np.ndarray) -> np.ndarray:
+        """The style rows the calibration sentences use, [sentences, 256]."""
+        profile = VoiceProfile("kokoro", style)
+        return np.concatenate([profile.style_for(len(tokens)) for tokens in self.tokens])
+
+    def decoder_inputs(self, style: np.ndarray, pitch: float) -> list:
+        """One ONNX run per sentence, as KokoroEngine.speak makes it (duration pre-compensated
+        for the pitch shift); each result carries the engine's audio and the decoder's inputs."""
+        self.open()
+        speed = float(np.clip(1.0 / 2 ** (pitch / 12), 0.35, 2.5))
+        return [self.session.run(tokens, row, speed) for tokens, row in zip(self.tokens, self.rows(style))]
+
+    @staticmethod
+    def audio(pieces: list[np.ndarray], pitch: float) -> np.ndarray:
+        from synthesis.engines.kokoro import shift_pitch, trim_silence
+
+        return np.concatenate([shift_pitch(trim_silence(np.asarray(p, np.float32)), pitch) for p in pieces])
+
+    def measure(self, audio: np.ndarray) -> tuple[float, dict]:
         from consent.speaker import embed_speaker, speaker_similarity
 
-        self.evaluations += 1
-        audio = self.speak(style, pitch)
-        similarity = speaker_similarity(embed_speaker(audio, self.engine.sample_rate), self.target.embedding)
-        median, _ = f0_statistics(audio, self.engine.sample_rate)
+        from synthesis.engines.kokoro import SAMPLE_RATE
+
+        similarity = speaker_similarity(embed_speaker(audio, SAMPLE_RATE), self.target.embedding)
+        median, _ = f0_statistics(audio, SAMPLE_RATE)
         f0_gap = abs(semitones_between(median, self.target.f0_median_hz)) if median else 12.0
-        spectral = spectral_distance(mfcc_mean(audio, self.engine.sample_rate), self.target.mfcc_mean)
+        spectral = spectral_distance(mfcc_mean(audio, SAMPLE_RATE), self.target.mfcc_mean)
         total = similarity - W_F0 * f0_gap - W_SPECTRAL * spectral
         return total, {"similarity": similarity, "f0_median_hz": median, "f0_gap_st": f0_gap,
                        "spectral_distance": spectral}
+
+    def score(self, style: np.ndarray, pitch: float) -> tuple[float, dict]:
+        self.evaluations += 1
+        inputs = self.decoder_inputs(style, pitch)
+        return self.measure(self.audio([d.audio for d in inputs], pitch))
 
 
 def _blend(packs: dict[str, np.ndarray], similarities: dict[str, float], temperature: float = 0.01) -> np.ndarray:
@@ -179,124 +231,211 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
 
     ``progress(fraction, message)`` is called as the search advances (for the job's progress).
     ``language`` is the language of the calibration sentences (the clips' language is best).
-    ``max_evaluations`` caps the candidates spoken (on top of the time budget), so a test gets the
-    same search whatever the machine's load.
+    ``max_evaluations`` caps the candidates tried (each ONNX run of the calibration sentences and
+    each gradient step counts as one), on top of the time budget, so a test gets the same search
+    whatever the machine's load.
     """
-    from synthesis.engines import get_engine
     from synthesis.engines.kokoro import PROSODY, TIMBRE, stock_packs
 
     started = time.monotonic()
     budget_s = float(min(max(budget_s, 1.0), MAX_BUDGET_S))
-    report = progress or (lambda fraction, message: None)
+    reporter = progress or (lambda fraction, message: None)
+    reported = [0.0]
     rng = np.random.default_rng(seed)
-    engine = get_engine("kokoro")
+
+    def report(fraction: float, message: str) -> None:
+        reported[0] = max(reported[0], min(fraction, 1.0))  # never backwards
+        reporter(reported[0], message)
+
+    def elapsed() -> float:
+        return time.monotonic() - started
 
     report(0.0, "measuring the reference clips")
     target = describe_voice(reference_clips)
     # Two sentences per candidate: with one, similarity gains were measured not to carry over
     # to other sentences (Resemblyzer's score moves with the text as much as with the voice).
-    evaluator = _Evaluator(target, language, engine, sentences=2)
+    evaluator = _Evaluator(target, language, sentences=2)
     history: list[dict] = []
+    seconds_per_eval = [1.0]
 
-    def elapsed() -> float:
-        return time.monotonic() - started
-
-    # 1. every stock pack as it is
-    packs = stock_packs()
-    stock_sims: dict[str, float] = {}
-    stock_info: dict[str, dict] = {}
-    for name, pack in packs.items():
-        _, info = evaluator.score(pack, 0.0)
-        stock_info[name] = info
-        stock_sims[name] = info["similarity"]
-        history.append({"step": "stock", "voice": name, **info, "t": round(elapsed(), 2)})
-        report(0.1 * len(stock_sims) / len(packs), f"scored stock voice {name}")
-    best_stock = max(stock_sims, key=lambda n: stock_sims[n])
-
-    # 2. start: the best stock pack or the similarity-weighted blend, whichever scores higher,
-    #    then its pitch shifted so its median F0 lands on the owner's.
-    def total(info: dict) -> float:
-        return info["similarity"] - W_F0 * info["f0_gap_st"] - W_SPECTRAL * info["spectral_distance"]
-
-    base, pitch, best_info = packs[best_stock], 0.0, stock_info[best_stock]
-    best_score = total(best_info)
-    blend = _blend(packs, stock_sims)
-    score, info = evaluator.score(blend, 0.0)
-    if score > best_score:
-        base, best_score, best_info = blend, score, info
-    new_pitch = _refit_pitch(evaluator, base, pitch, best_info)
-    if abs(new_pitch - pitch) > 0.5:
-        score, info = evaluator.score(base, new_pitch)
-        if score > best_score:
-            best_score, best_info, pitch = score, info, new_pitch
-    history.append({"step": "start", **best_info, "pitch": pitch, "score": best_score, "t": round(elapsed(), 2)})
-
-    # 3. elitist antithetic ES, one +/- pair per step so any budget is used, in three sub-spaces:
-    #    the span of the stock packs (re-weighting and extrapolating them: few dimensions, big
-    #    wins early), then the timbre half, then the prosody half of the style vector.
-    stacked = np.stack(list(packs.values()))
-    pack_directions = stacked - stacked.mean(axis=0)  # [5, 510, 256]
-    spread = np.std(stacked.mean(axis=1), axis=0) + 1e-3  # per-dimension spread of the voices
-    offset = np.zeros_like(base)
-    momentum = np.zeros_like(base)
-    sigma = {"packs": 0.3, "timbre": 0.35, "prosody": 0.35}
-    step_number = 0
-    seconds_per_eval = max(elapsed() / max(evaluator.evaluations, 1), 0.05)
-    search_started, search_evaluations = elapsed(), evaluator.evaluations
-
-    def budget_left(evaluations_needed: int) -> bool:
+    def budget_left(evaluations_needed: int, seconds_needed: float | None = None) -> bool:
         if max_evaluations is not None and evaluator.evaluations + evaluations_needed > max_evaluations:
             return False
-        return elapsed() + evaluations_needed * seconds_per_eval < budget_s
+        need = seconds_needed if seconds_needed is not None else evaluations_needed * seconds_per_eval[0]
+        return elapsed() + need < budget_s
 
-    while budget_left(2):
-        step_number += 1
-        # phases split the search's own share of the budget (loading and stock scoring excluded)
-        fraction_used = max(
-            (elapsed() - search_started) / max(budget_s - search_started, 1e-6),
-            (evaluator.evaluations - search_evaluations) / max(max_evaluations - search_evaluations, 1)
-            if max_evaluations else 0.0)
-        phase = "packs" if fraction_used < 0.35 else "timbre" if fraction_used < 0.8 else "prosody"
-        if phase == "packs":
-            weights = rng.standard_normal(len(pack_directions)).astype(np.float32)
-            noise = np.tensordot(weights, pack_directions, axes=1)
-        else:
-            mask = np.zeros(STYLE_DIM, np.float32)
-            mask[TIMBRE if phase == "timbre" else PROSODY] = 1.0
+    try:
+        # 1. every stock pack as it is
+        packs = stock_packs()
+        stock_sims: dict[str, float] = {}
+        stock_info: dict[str, dict] = {}
+        for name, pack in packs.items():
+            _, info = evaluator.score(pack, 0.0)
+            stock_info[name] = info
+            stock_sims[name] = info["similarity"]
+            history.append({"step": "stock", "voice": name, **info, "t": round(elapsed(), 2)})
+            report(0.1 * len(stock_sims) / len(packs), f"scored stock voice {name}")
+        best_stock = max(stock_sims, key=lambda n: stock_sims[n])
+        seconds_per_eval[0] = max(elapsed() / evaluator.evaluations, 0.05)
+
+        # 2. start: the best stock pack or the similarity-weighted blend, whichever scores
+        #    higher, then its pitch shifted so its median F0 lands on the owner's.
+        def total(info: dict) -> float:
+            return info["similarity"] - W_F0 * info["f0_gap_st"] - W_SPECTRAL * info["spectral_distance"]
+
+        base, pitch, best_info = packs[best_stock], 0.0, stock_info[best_stock]
+        best_score = total(best_info)
+        if budget_left(1):
+            blend = _blend(packs, stock_sims)
+            score, info = evaluator.score(blend, 0.0)
+            if score > best_score:
+                base, best_score, best_info = blend, score, info
+        new_pitch = _refit_pitch(evaluator, base, pitch, best_info)
+        if abs(new_pitch - pitch) > 0.5 and budget_left(1):
+            score, info = evaluator.score(base, new_pitch)
+            if score > best_score:
+                best_score, best_info, pitch = score, info, new_pitch
+        history.append({"step": "start", **best_info, "pitch": pitch, "score": best_score, "t": round(elapsed(), 2),
+                        "peak_rss_mb": _peak_rss_mb()})
+        stacked = np.stack(list(packs.values()))
+        spread = np.std(stacked.mean(axis=1), axis=0) + 1e-3  # per-dimension spread of the voices
+        centre = stacked.mean(axis=(0, 1))
+        offset = np.zeros_like(base)
+
+        # 3. the timbre half by gradient ascent (its own share of the budget, see _timbre_phase)
+        if budget_left(3, seconds_needed=GRADIENT_MIN_SECONDS):
+            timbre_offset, info, score = _timbre_phase(evaluator, base, pitch, centre, spread, rng, report, history,
+                                                       elapsed, budget_s, max_evaluations, seconds_per_eval)
+            if timbre_offset is not None and score > best_score:
+                offset[:, TIMBRE] = timbre_offset
+                best_score, best_info = score, info
+        history.append({"step": "timbre", **best_info, "score": best_score, "t": round(elapsed(), 2),
+                        "peak_rss_mb": _peak_rss_mb()})
+
+        # 4. the prosody half (and the pitch shift): elitist antithetic ES, one +/- pair per
+        #    step, with momentum and success-based step sizes, on whatever budget is left.
+        momentum = np.zeros_like(base)
+        sigma = 0.35
+        step_number = 0
+        mask = np.zeros(STYLE_DIM, np.float32)
+        mask[PROSODY] = 1.0
+        while budget_left(2):
+            step_number += 1
             noise = np.broadcast_to(rng.standard_normal(STYLE_DIM).astype(np.float32) * mask * spread, base.shape)
-        noise = noise + 0.5 * momentum  # keep drifting along the last successful direction
-        trials = []
-        for sign in (1.0, -1.0):
-            trial = offset + sign * sigma[phase] * noise
-            score, info = evaluator.score(base + trial, pitch)
-            drift = float(np.linalg.norm(trial.mean(axis=0) / spread) / np.sqrt(STYLE_DIM))
-            score -= W_RANGE * max(0.0, drift - 1.0)
-            trials.append((score, trial, info))
-        top_score, top_offset, top_info = max(trials, key=lambda t: t[0])
-        if top_score > best_score:
-            momentum = (top_offset - offset) / sigma[phase]
-            best_score, best_info, offset = top_score, top_info, top_offset
-            sigma[phase] = min(sigma[phase] * 1.2, 1.0)
-        else:
-            momentum *= 0.5
-            sigma[phase] = max(sigma[phase] * 0.85, 0.05)
-        if step_number % 6 == 0 and best_info.get("f0_median_hz") and budget_left(3):
-            new_pitch = _refit_pitch(evaluator, base + offset, pitch, best_info)
-            if abs(new_pitch - pitch) > 0.3:
-                score, info = evaluator.score(base + offset, new_pitch)
-                if score > best_score:
-                    best_score, best_info, pitch = score, info, new_pitch
-        seconds_per_eval = elapsed() / evaluator.evaluations
-        history.append({"step": f"es-{step_number}", "phase": phase, **best_info, "score": best_score,
-                        "sigma": sigma[phase], "pitch": pitch, "t": round(elapsed(), 2)})
-        report(min(0.99, 0.1 + 0.9 * elapsed() / budget_s),
-               f"searching the voice (similarity {best_info['similarity']:.3f})")
+            noise = noise + 0.5 * momentum  # keep drifting along the last successful direction
+            trials = []
+            for sign in (1.0, -1.0):
+                trial = offset + sign * sigma * noise
+                score, info = evaluator.score(base + trial, pitch)
+                drift = float(np.linalg.norm(trial[:, PROSODY].mean(axis=0) / spread[PROSODY]) / np.sqrt(STYLE_DIM // 2))
+                score -= W_RANGE * max(0.0, drift - 1.0)
+                trials.append((score, trial, info))
+            top_score, top_offset, top_info = max(trials, key=lambda t: t[0])
+            if top_score > best_score:
+                momentum = (top_offset - offset) / sigma
+                best_score, best_info, offset = top_score, top_info, top_offset
+                sigma = min(sigma * 1.2, 1.0)
+            else:
+                momentum *= 0.5
+                sigma = max(sigma * 0.85, 0.05)
+            if step_number % 4 == 0 and best_info.get("f0_median_hz") and budget_left(3):
+                new_pitch = _refit_pitch(evaluator, base + offset, pitch, best_info)
+                if abs(new_pitch - pitch) > 0.3:
+                    score, info = evaluator.score(base + offset, new_pitch)
+                    if score > best_score:
+                        best_score, best_info, pitch = score, info, new_pitch
+            history.append({"step": f"es-{step_number}", "phase": "prosody", **best_info, "score": best_score,
+                            "sigma": sigma, "pitch": pitch, "t": round(elapsed(), 2)})
+            report(0.1 + 0.9 * elapsed() / budget_s, f"searching the voice (similarity {best_info['similarity']:.3f})")
+    finally:
+        evaluator.close()
 
     profile = VoiceProfile("kokoro", base + offset, pitch_semitones=pitch, metadata={
-        "method": "stock-blend+pitch-fit+subspace-es", "best_stock_voice": best_stock,
+        "method": "stock-blend+pitch-fit+timbre-gradient+prosody-es", "best_stock_voice": best_stock,
         "target_f0_median_hz": target.f0_median_hz, "target_f0_range_st": target.f0_range_st,
         "similarity_calibration": best_info["similarity"], "evaluations": evaluator.evaluations,
         "language": language})
     report(1.0, "enrollment finished")
     return EnrollmentResult(profile, stock_sims[best_stock], best_info["similarity"], history, best_stock,
                             evaluator.evaluations, elapsed())
+
+
+GRADIENT_SHARE = 0.7       # of the budget (after the stock voices), for the timbre gradient phase
+GRADIENT_MIN_SECONDS = 12.0  # loading the torch decoder and a few steps; below this, skip the phase
+GRADIENT_MAX_STEPS = 60
+CHECK_EVERY = 5            # gradient steps between full-sentence checks
+LEARNING_RATE = 0.02       # Adam, in style units (the stock voices spread about 0.09 per dimension)
+PATIENCE = 3               # checks without improvement before the phase stops early
+
+
+def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre: np.ndarray,
+                  spread: np.ndarray, rng: np.random.Generator, report, history: list[dict], elapsed,
+                  budget_s: float, max_evaluations: int | None, seconds_per_eval: list[float]):
+    """Gradient ascent of the timbre half; returns (offset [128] or None, info, score) as the
+    engine's ONNX model judges the best candidate (what users will hear).
+
+    The decoder inputs for the calibration sentences are taken once from the ONNX model, which
+    is then unloaded while the torch decoder runs (their memory peaks do not add up). Every
+    CHECK_EVERY steps the whole calibration sentences are rendered with the torch decoder and
+    scored with the full objective (similarity, F0 and MFCC penalties); the best checked
+    offset is kept, and the phase stops when checks stop improving.
+    """
+    import torch
+
+    from synthesis.engines.kokoro import TIMBRE
+    from synthesis.engines.kokoro_torch import torch_decoder
+    from synthesis.enrollment_gradient import SpeakerObjective, gradient_step
+
+    inputs = evaluator.decoder_inputs(base, pitch)
+    evaluator.close()
+    phase_start = elapsed()
+    phase_end = phase_start + GRADIENT_SHARE * max(budget_s - phase_start, 0.0)
+    decoder = torch_decoder()
+    objective = SpeakerObjective(evaluator.target.embedding, evaluator.target.mfcc_mean)
+    base_timbre = evaluator.rows(base)[:, TIMBRE].astype(np.float32)
+    offset = torch.zeros(base_timbre.shape[1], requires_grad=True)
+    optimizer = torch.optim.Adam([offset], lr=LEARNING_RATE)
+    bounds = (torch.from_numpy(centre[TIMBRE].astype(np.float32)), torch.from_numpy(spread[TIMBRE].astype(np.float32)))
+
+    def check(candidate: np.ndarray) -> tuple[float, dict]:
+        with torch.no_grad():
+            pieces = [decoder(item, torch.from_numpy(row + candidate)).numpy() for item, row in zip(inputs, base_timbre)]
+        return evaluator.measure(evaluator.audio(pieces, pitch))
+
+    best_offset, (best_check, _) = np.zeros_like(base_timbre[0]), check(np.zeros_like(base_timbre[0]))
+    step, stale, seconds_per_step = 0, 0, 0.0
+    while step < GRADIENT_MAX_STEPS and stale < PATIENCE:
+        # keep one ONNX evaluation (the final judgement) inside both caps
+        if max_evaluations is not None and evaluator.evaluations + 2 > max_evaluations:
+            break
+        if elapsed() + seconds_per_step + seconds_per_eval[0] > min(phase_end, budget_s):
+            break
+        tick = time.monotonic()
+        similarity = gradient_step(decoder, objective, optimizer, offset, inputs, base_timbre, pitch, bounds, rng)
+        evaluator.evaluations += 1  # a gradient step renders and scores a candidate
+        step += 1
+        seconds_per_step = time.monotonic() - tick
+        if step % CHECK_EVERY == 0:
+            candidate = offset.detach().numpy().copy()
+            score, info = check(candidate)
+            if score > best_check + 1e-3:
+                best_check, best_offset, stale = score, candidate, 0
+            else:
+                stale += 1
+            history.append({"step": f"gradient-{step}", "crop_similarity": similarity, "check_score": score,
+                            **info, "t": round(elapsed(), 2), "peak_rss_mb": _peak_rss_mb()})
+        report(0.1 + 0.9 * elapsed() / budget_s, f"fitting the timbre (step {step}, similarity {similarity:.3f})")
+    if step % CHECK_EVERY:  # the last steps since a check
+        candidate = offset.detach().numpy().copy()
+        score, info = check(candidate)
+        if score > best_check + 1e-3:
+            best_check, best_offset = score, candidate
+    del decoder, objective, optimizer, inputs
+    _release_memory()
+    if not np.any(best_offset):
+        return None, {}, -np.inf
+    # the engine's own model judges the result
+    style = base.copy()
+    style[:, TIMBRE] += best_offset
+    score, info = evaluator.score(style, pitch)
+    return best_offset, info, score
