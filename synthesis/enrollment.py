@@ -146,6 +146,14 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _rss_now_mb() -> float:
+    try:
+        with open("/proc/self/statm") as handle:
+            return round(int(handle.read().split()[1]) * 4096 / 2**20, 1)
+    except OSError:
+        return 0.0
+
+
 class _Evaluator:
     """Speaks the calibration sentences with a candidate (the engine's ONNX model) and scores it."""
 
@@ -388,10 +396,12 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
 
     inputs = evaluator.decoder_inputs(base, pitch)
     evaluator.close()
+    history.append({"step": "gradient-start", "rss_mb": _rss_now_mb(), "peak_rss_mb": _peak_rss_mb()})
     phase_start = elapsed()
     phase_end = phase_start + GRADIENT_SHARE * max(budget_s - phase_start, 0.0)
     decoder = torch_decoder()
     objective = SpeakerObjective(evaluator.target.embedding, evaluator.target.mfcc_mean)
+    history.append({"step": "gradient-loaded", "rss_mb": _rss_now_mb(), "peak_rss_mb": _peak_rss_mb()})
     base_timbre = evaluator.rows(base)[:, TIMBRE].astype(np.float32)
     offset = torch.zeros(base_timbre.shape[1], requires_grad=True)
     optimizer = torch.optim.Adam([offset], lr=LEARNING_RATE)

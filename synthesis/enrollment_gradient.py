@@ -17,7 +17,7 @@ from synthesis.engines.kokoro_torch import DecoderInputs
 
 ENCODER_RATE = 16000
 KOKORO_RATE = 24000
-CROP_FRAMES = 64  # 64 decoder frames = 1.6 s = one Resemblyzer partial (160 mel frames)
+CROP_FRAMES = 48  # 48 decoder frames = 1.2 s of speech per crop (120 mel frames; Resemblyzer partials are 160)
 
 
 def torch_norm(x):
