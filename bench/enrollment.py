@@ -67,7 +67,8 @@ def bench_enrollment(budget_s: float) -> dict:
     stock[best] = measure(stock_profile(best), intelligibility=True)
     timbre = [h for h in result.history if h["step"].startswith("gradient-") and "check_score" in h]
     return {"budget_s": budget_s, "elapsed_s": round(enroll_s, 1), "evaluations": result.evaluations,
-            "enrollment_peak_rss_mb": enroll_peak, "gradient_steps": int(timbre[-1]["step"].split("-")[1]) if timbre else 0,
+            "enrollment_peak_rss_mb": enroll_peak,
+            "peak_rss_mb_by_phase": {h["step"]: h["peak_rss_mb"] for h in result.history if "peak_rss_mb" in h}, "gradient_steps": int(timbre[-1]["step"].split("-")[1]) if timbre else 0,
             "calibration_similarity_before": round(result.similarity_before, 4),
             "calibration_similarity_after": round(result.similarity_after, 4),
             "pitch_semitones": round(result.profile.pitch_semitones, 2),
