@@ -176,6 +176,7 @@ class _Evaluator:
         self.target = target
         self.evaluations = 0
         self.session = None
+        self.recent_seconds: list[float] = []  # the last few evaluations' durations
 
     def open(self) -> None:
         from synthesis.engines.kokoro import model_file, session_threads
@@ -220,9 +221,12 @@ class _Evaluator:
                        "spectral_distance": spectral}
 
     def score(self, style: np.ndarray, pitch: float) -> tuple[float, dict]:
+        tick = time.monotonic()
         self.evaluations += 1
         inputs = self.decoder_inputs(style, pitch)
-        return self.measure(self.audio([d.audio for d in inputs], pitch))
+        result = self.measure(self.audio([d.audio for d in inputs], pitch))
+        self.recent_seconds = (self.recent_seconds + [time.monotonic() - tick])[-5:]
+        return result
 
 
 def _blend(packs: dict[str, np.ndarray], similarities: dict[str, float], temperature: float = 0.01) -> np.ndarray:
@@ -277,8 +281,11 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
     def budget_left(evaluations_needed: int, seconds_needed: float | None = None) -> bool:
         if max_evaluations is not None and evaluator.evaluations + evaluations_needed > max_evaluations:
             return False
-        need = seconds_needed if seconds_needed is not None else evaluations_needed * seconds_per_eval[0]
-        return elapsed() + need < budget_s
+        if seconds_needed is None:
+            # the slowest recent evaluation, plus a margin: the machine's load changes
+            slowest = max([seconds_per_eval[0], *evaluator.recent_seconds])
+            seconds_needed = evaluations_needed * slowest * 1.1 + 0.5
+        return elapsed() + seconds_needed < budget_s
 
     try:
         # 1. every stock pack as it is
@@ -420,13 +427,16 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
             pieces = [decoder(item, torch.from_numpy(row + candidate)).numpy() for item, row in zip(inputs, base_timbre)]
         return evaluator.measure(evaluator.audio(pieces, pitch))
 
+    tick = time.monotonic()
     best_offset, (best_check, _) = np.zeros_like(base_timbre[0]), check(np.zeros_like(base_timbre[0]))
+    check_seconds = time.monotonic() - tick
     step, stale, seconds_per_step = 0, 0, 0.0
     while step < GRADIENT_MAX_STEPS and stale < PATIENCE:
         # keep one ONNX evaluation (the final judgement) inside both caps
         if max_evaluations is not None and evaluator.evaluations + 2 > max_evaluations:
             break
-        if elapsed() + seconds_per_step + seconds_per_eval[0] > min(phase_end, budget_s):
+        # room for this step, a check, reloading the ONNX model (~1.5 s) and judging the result
+        if elapsed() + seconds_per_step + check_seconds + 1.5 + seconds_per_eval[0] > min(phase_end, budget_s):
             break
         tick = time.monotonic()
         similarity = gradient_step(decoder, objective, optimizer, offset, inputs, base_timbre, pitch, bounds, rng)
