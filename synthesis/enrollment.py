@@ -23,7 +23,7 @@ space against the owner's reference clips, improving on KVoiceWalk's random walk
 
 Everything runs within ``budget_s`` seconds (5 minutes at most on 2 cores at full budget). The
 ONNX session and the torch decoder are never loaded together, so the two memory peaks do not
-add up (about 1.3-1.4 GB at most, bench/enrollment.py).
+add up (peak RSS about 1.3 GB, bench/enrollment.py).
 """
 from __future__ import annotations
 
