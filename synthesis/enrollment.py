@@ -293,13 +293,15 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
         stock_sims: dict[str, float] = {}
         stock_info: dict[str, dict] = {}
         for name, pack in packs.items():
+            if stock_sims and not budget_left(1):  # a tiny budget: the packs scored so far
+                break
             _, info = evaluator.score(pack, 0.0)
             stock_info[name] = info
             stock_sims[name] = info["similarity"]
             history.append({"step": "stock", "voice": name, **info, "t": round(elapsed(), 2)})
             report(0.1 * len(stock_sims) / len(packs), f"scored stock voice {name}")
+            seconds_per_eval[0] = max(elapsed() / evaluator.evaluations, 0.05)
         best_stock = max(stock_sims, key=lambda n: stock_sims[n])
-        seconds_per_eval[0] = max(elapsed() / evaluator.evaluations, 0.05)
 
         # 2. start: the best stock pack or the similarity-weighted blend, whichever scores
         #    higher, then its pitch shifted so its median F0 lands on the owner's.
@@ -309,7 +311,7 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
         base, pitch, best_info = packs[best_stock], 0.0, stock_info[best_stock]
         best_score = total(best_info)
         if budget_left(1):
-            blend = _blend(packs, stock_sims)
+            blend = _blend({name: packs[name] for name in stock_sims}, stock_sims)
             score, info = evaluator.score(blend, 0.0)
             if score > best_score:
                 base, best_score, best_info = blend, score, info
