@@ -18,12 +18,14 @@ rounding (Resemblyzer similarity above 0.98, tests/synthesis/test_enrollment.py)
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+logger = logging.getLogger(__name__)
 # Extra ONNX outputs: the decoder's inputs (see Kokoro's KModel.forward_with_tokens).
 ASR, F0, N, HAR = ("/encoder/MatMul_1_output_0", "/encoder/Reshape_output_0", "/encoder/Reshape_1_output_0",
                    "/decoder/decoder/generator/Concat_3_output_0")
@@ -95,13 +97,21 @@ class InputSession:
     def __init__(self, model_path: Path, threads: int = 2):
         import onnxruntime as ort
 
-        path = _cached(Path(model_path), "decoder-inputs", ".onnx", _write_with_decoder_inputs)
+        try:
+            path = str(_cached(Path(model_path), "decoder-inputs", ".onnx", _write_with_decoder_inputs))
+        except OSError as error:  # an unwritable cache: build it in memory (slower to start)
+            import tempfile
+
+            logger.warning("Kokoro decoder inputs: model cache unusable (%s); building in memory", error)
+            with tempfile.TemporaryDirectory() as folder:
+                _write_with_decoder_inputs(Path(model_path), Path(folder) / "model.onnx")
+                path = (Path(folder) / "model.onnx").read_bytes()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
     def run(self, tokens: list[int], style_row: np.ndarray, speed: float = 1.0) -> DecoderInputs:
         audio, asr, f0, n, har = self.session.run(["audio", ASR, F0, N, HAR], {
@@ -120,8 +130,12 @@ def decoder_weights(model_path: str) -> dict:
     """
     import torch
 
-    path = _cached(Path(model_path), "torch-decoder", ".pt",
-                   lambda source, target: torch.save(_extract_decoder_weights(str(source)), target))
+    try:
+        path = _cached(Path(model_path), "torch-decoder", ".pt",
+                       lambda source, target: torch.save(_extract_decoder_weights(str(source)), target))
+    except OSError as error:  # an unwritable cache: extract in memory (slower, higher peak)
+        logger.warning("Kokoro torch decoder: model cache unusable (%s); extracting in memory", error)
+        return _extract_decoder_weights(str(model_path))
     return torch.load(path, weights_only=True)
 
 
