@@ -62,13 +62,13 @@ class Command(JsonCommand):
         return voice_id
 
     def enroll_demo_voice(self, voice_id: str) -> None:
-        """Enroll once with a short budget so the demo voice speaks at once (a full enrollment takes 5 min)."""
+        """Enroll once with a short budget so the demo voice speaks at once (a full enrollment takes up to 5 min)."""
         from consent.models import Voice
         from synthesis.services import start_enrollment
 
         voice = Voice.objects.get(pk=voice_id)
         admin = get_user_model().objects.get(username="demo-admin")
-        budget = float(os.environ.get("DEMO_ENROLLMENT_BUDGET_S", "30"))
+        budget = float(os.environ.get("DEMO_ENROLLMENT_BUDGET_S", "60"))
 
         def report(fraction: float, message: str) -> None:
             self.progress(f"  enrolling the demo voice: {fraction:4.0%} {message}")
