@@ -89,10 +89,8 @@ def ogg_opus_stream(pieces: Iterable[np.ndarray], sample_rate: int, label) -> It
 
 
 def stream_label(generation_id: str, watermark_payload: bytes):
-    """The AI label a stored output of this generation carries (watermark.services.label_and_sign)."""
-    from django.conf import settings
+    """The AI label a stored output of this generation carries (watermark.services.ai_label)."""
+    from watermark.services import ProvenanceInfo, ai_label
 
-    from watermark.labels import AiLabel
-
-    return AiLabel(provider=getattr(settings, "PROVENANCE_PROVIDER", "voicegate"), generation_id=generation_id,
-                   reserved_code1=f"watermark:{watermark_payload.hex()}")
+    return ai_label(ProvenanceInfo(generation_id=generation_id, consent_sha256="",
+                                   watermark_payload=watermark_payload.hex()))

@@ -115,11 +115,16 @@ def _create_dev_ca(directory: Path) -> None:
         generate_dev_ca(directory)
 
 
+def ai_label(info: ProvenanceInfo) -> AiLabel:
+    """The implicit AI label of a generation's audio (stored files and streams alike)."""
+    return AiLabel(provider=info.provider or getattr(settings, "PROVENANCE_PROVIDER", "voicegate"),
+                   generation_id=info.generation_id,
+                   reserved_code1=f"watermark:{info.watermark_payload}" if info.watermark_payload else "")
+
+
 def label_and_sign(data: bytes, fmt: str, info: ProvenanceInfo) -> LabelledAudio:
     """Add implicit AI labels, then (when a certificate is configured and the format allows) sign."""
-    provider = info.provider or getattr(settings, "PROVENANCE_PROVIDER", "voicegate")
-    label = AiLabel(provider=provider, generation_id=info.generation_id,
-                    reserved_code1=f"watermark:{info.watermark_payload}" if info.watermark_payload else "")
+    label = ai_label(info)
     try:
         labelled = write_labels(data, fmt, label)
     except LabelError as exc:
@@ -128,7 +133,7 @@ def label_and_sign(data: bytes, fmt: str, info: ProvenanceInfo) -> LabelledAudio
     if signer is None or fmt.lower() not in MANIFEST_FORMATS:
         return LabelledAudio(labelled, label.fields(), None)
     manifest = ManifestInfo(generation_id=info.generation_id, consent_sha256=info.consent_sha256,
-                            provider=provider, watermark_payload=info.watermark_payload)
+                            provider=label.provider, watermark_payload=info.watermark_payload)
     try:
         signed = sign_audio(labelled, fmt, manifest, signer)
     except ManifestError as exc:
