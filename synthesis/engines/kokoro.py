@@ -35,7 +35,6 @@ THREADS_SETTING = "VOICEGATE_KOKORO_THREADS"
 # On by default: engine RTF 0.31 -> 0.25 on an Intel AVX-512 VM, about equal on an AMD VNNI one
 # (CPU-dependent; docs/synthesis.md, Figures).
 TUNED_SETTING = "VOICEGATE_KOKORO_TUNED"
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 TIMBRE = slice(0, STYLE_DIM // 2)
 PROSODY = slice(STYLE_DIM // 2, STYLE_DIM)
 
@@ -74,13 +73,10 @@ def session_threads() -> int:
 
 
 def tuned_enabled() -> bool:
-    """``VOICEGATE_KOKORO_TUNED``: on unless set to off/false/no/0."""
-    raw = os.environ.get(TUNED_SETTING, "").strip().lower()
-    if raw in _FALSE:
-        return False
-    if raw and raw not in _TRUE:
-        raise ValueError(f"{TUNED_SETTING}={raw!r} is not a boolean; use on/off, true/false or 1/0")
-    return True
+    """``VOICEGATE_KOKORO_TUNED``: on unless set to off/false/no/0 (ImproperlyConfigured otherwise)."""
+    from voicegate.config import read_bool
+
+    return read_bool(TUNED_SETTING, True)
 
 
 def packaged_model_file() -> Path:

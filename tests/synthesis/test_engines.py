@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from synthesis.engines import engine_for_language, get_engine
 from synthesis.engines.base import InvalidSynthesisOption, SynthesisOptions
@@ -212,7 +213,7 @@ def test_kokoro_runs_the_tuned_model_by_default_and_the_packaged_one_when_turned
     monkeypatch.setenv(kokoro.TUNED_SETTING, "off")
     assert kokoro.model_file() == kokoro.packaged_model_file()
     monkeypatch.setenv(kokoro.TUNED_SETTING, "maybe")
-    with pytest.raises(ValueError, match="VOICEGATE_KOKORO_TUNED"):
+    with pytest.raises(ImproperlyConfigured, match="VOICEGATE_KOKORO_TUNED"):
         kokoro.model_file()
 
 
