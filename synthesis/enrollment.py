@@ -162,6 +162,11 @@ def _rss_now_mb() -> float:
         return 0.0
 
 
+def objective(info: dict) -> float:
+    """What the search maximises: similarity minus the F0 and spectral-envelope penalties."""
+    return info["similarity"] - W_F0 * info["f0_gap_st"] - W_SPECTRAL * info["spectral_distance"]
+
+
 class _Evaluator:
     """Speaks the calibration sentences with a candidate (the engine's ONNX model) and scores it."""
 
@@ -197,8 +202,10 @@ class _Evaluator:
     def decoder_inputs(self, style: np.ndarray, pitch: float) -> list:
         """One ONNX run per sentence, as KokoroEngine.speak makes it (duration pre-compensated
         for the pitch shift); each result carries the engine's audio and the decoder's inputs."""
+        from synthesis.engines.kokoro import model_speed
+
         self.open()
-        speed = float(np.clip(1.0 / 2 ** (pitch / 12), 0.35, 2.5))
+        speed = model_speed(1.0, pitch)
         return [self.session.run(tokens, row, speed) for tokens, row in zip(self.tokens, self.rows(style))]
 
     @staticmethod
@@ -216,9 +223,8 @@ class _Evaluator:
         median, _ = f0_statistics(audio, SAMPLE_RATE)
         f0_gap = abs(semitones_between(median, self.target.f0_median_hz)) if median else 12.0
         spectral = spectral_distance(mfcc_mean(audio, SAMPLE_RATE), self.target.mfcc_mean)
-        total = similarity - W_F0 * f0_gap - W_SPECTRAL * spectral
-        return total, {"similarity": similarity, "f0_median_hz": median, "f0_gap_st": f0_gap,
-                       "spectral_distance": spectral}
+        info = {"similarity": similarity, "f0_median_hz": median, "f0_gap_st": f0_gap, "spectral_distance": spectral}
+        return objective(info), info
 
     def score(self, style: np.ndarray, pitch: float) -> tuple[float, dict]:
         tick = time.monotonic()
@@ -305,11 +311,8 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
 
         # 2. start: the best stock pack or the similarity-weighted blend, whichever scores
         #    higher, then its pitch shifted so its median F0 lands on the owner's.
-        def total(info: dict) -> float:
-            return info["similarity"] - W_F0 * info["f0_gap_st"] - W_SPECTRAL * info["spectral_distance"]
-
         base, pitch, best_info = packs[best_stock], 0.0, stock_info[best_stock]
-        best_score = total(best_info)
+        best_score = objective(best_info)
         if budget_left(1):
             blend = _blend({name: packs[name] for name in stock_sims}, stock_sims)
             score, info = evaluator.score(blend, 0.0)

@@ -3,8 +3,8 @@
 With the prosody half fixed, the decoder's inputs for the calibration sentences are fixed
 (synthesis.engines.kokoro_torch), so the timbre half can follow the gradient of Resemblyzer's
 cosine similarity to the owner's centroid through a PyTorch copy of the decoder and a
-differentiable copy of Resemblyzer's front end. Each step renders short random crops (1.6 s,
-Resemblyzer's partial window) rather than whole sentences, so a step costs about one second
+differentiable copy of Resemblyzer's front end. Each step renders short random crops (1.2 s,
+CROP_FRAMES) rather than whole sentences, so a step costs about one second
 on 2 cores and stays within a few hundred MB.
 """
 from __future__ import annotations
@@ -105,7 +105,6 @@ class SpeakerObjective:
         return torch_norm(self.mfcc_mean(crop, semitones) - self.target_mfcc)
 
 
-SPECTRAL_WEIGHT = 0.004  # per unit of MFCC distance, as synthesis.enrollment.W_SPECTRAL
 RANGE_WEIGHT = 0.05  # per unit of squared (normalised) distance beyond 1.5 stock spreads
 RANGE_LIMIT = 1.5
 
@@ -115,12 +114,14 @@ def gradient_step(decoder, objective: SpeakerObjective, optimizer, offset, input
     """One optimiser step on the timbre ``offset`` (a [128] tensor with gradients); returns the
     mean similarity of this step's crops.
 
-    One random 1.6 s crop per calibration sentence; the objective is the mean of the crops'
+    One random crop (CROP_FRAMES, 1.2 s) per calibration sentence; the objective is the mean of the crops'
     similarities, so each crop is back-propagated on its own and only one graph is alive at a
     time. A penalty keeps the timbre within RANGE_LIMIT of the stock voices' spread
     (``bounds`` = (centre, spread) per dimension), so the voice stays natural.
     """
     import torch
+
+    from synthesis.enrollment import W_SPECTRAL  # the same penalty the whole-sentence objective uses
 
     optimizer.zero_grad()
     similarities = []
@@ -129,7 +130,7 @@ def gradient_step(decoder, objective: SpeakerObjective, optimizer, offset, input
         audio = decoder(item.crop(start, min(CROP_FRAMES, item.frames)), torch.from_numpy(row) + offset)
         similarity = objective.similarity([audio], semitones)
         spectral = objective.spectral_distance(audio, semitones)
-        ((SPECTRAL_WEIGHT * spectral - similarity) / len(inputs)).backward()
+        ((W_SPECTRAL * spectral - similarity) / len(inputs)).backward()
         similarities.append(float(similarity.detach()))
     centre, spread = bounds
     z = (torch.from_numpy(base_timbre.mean(axis=0)) + offset - centre) / spread

@@ -170,6 +170,12 @@ def shift_pitch(audio: np.ndarray, semitones: float) -> np.ndarray:
     return resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
+def model_speed(speed: float, semitones: float) -> float:
+    """The speed Kokoro is asked for so that, after ``shift_pitch(semitones)``, speech comes out
+    at ``speed`` (within the model's usable range)."""
+    return float(np.clip(speed / 2 ** (semitones / 12), 0.35, 2.5))
+
+
 class KokoroEngine(Engine):
     name = "kokoro"
     sample_rate = SAMPLE_RATE
@@ -202,14 +208,13 @@ class KokoroEngine(Engine):
     def speak(self, phonemes: str, profile: VoiceProfile, options: SynthesisOptions) -> np.ndarray:
         """Speech for one unit's phonemes, with the profile's and options' pitch and energy."""
         semitones = profile.pitch_semitones + options.pitch_semitones
-        ratio = 2 ** (semitones / 12)
-        model_speed = float(np.clip(options.speed / ratio, 0.35, 2.5))
+        speed = model_speed(options.speed, semitones)
         pieces = []
         for piece in split_tokens(phonemes):
             style = profile.style_for(len(tokenize(piece)))
             if options.energy != 1.0:
                 style = push_prosody(style, options.energy)
-            pieces.append(self.infer(piece, style, model_speed))
+            pieces.append(self.infer(piece, style, speed))
         speech = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
         return shift_pitch(speech, semitones)
 
