@@ -105,17 +105,18 @@ def model_file() -> Path:
 def _session(threads: int):
     path = model_file()
     try:
-        return _load_session(path, threads)
+        return load_session(path, threads)
     except Exception as error:  # noqa: BLE001 - a tuned file this onnxruntime rejects must not stop synthesis
         source = packaged_model_file()
         if path == source:
             raise
         logger.warning("Kokoro: could not load the CPU-tuned model %s, using the packaged int8 model: %s: %s",
                        path, type(error).__name__, error)
-        return _load_session(source, threads)
+        return load_session(source, threads)
 
 
-def _load_session(path: Path, threads: int):
+def load_session(model, threads: int):
+    """An onnxruntime CPU session of ``model`` (a path or the model's bytes) set up for Kokoro."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -125,7 +126,8 @@ def _load_session(path: Path, threads: int):
     # Spinning threads burn the other worker's core when the machine is busy; measured slower
     # under load (and only ~4% faster when idle).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), sess_options=options,
+                                providers=["CPUExecutionProvider"])
 
 
 def tokenize(phonemes: str) -> list[int]:

@@ -55,26 +55,10 @@ class DecoderInputs:
 
 
 def _cached(source: Path, kind: str, suffix: str, build) -> Path:
-    """A file derived from ``source``, built once into the model cache (as onnx_tuning does)."""
-    import os
-    import tempfile
+    """A file derived from ``source``, built once into the model cache (onnx_tuning.cached_file)."""
+    from synthesis.engines.onnx_tuning import cached_file
 
-    from synthesis.engines.onnx_tuning import model_cache_dir
-
-    stat = source.stat()
-    target = model_cache_dir() / f"{source.stem}.{kind}-v{DERIVED_VERSION}-{stat.st_size}-{int(stat.st_mtime)}{suffix}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        os.close(handle)
-        try:
-            build(source, Path(temporary))
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, target)  # a concurrent worker never reads a half-written file
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-    return target
+    return cached_file(source, kind, DERIVED_VERSION, suffix, build)
 
 
 def _write_with_decoder_inputs(source: Path, target: Path) -> None:
@@ -95,7 +79,7 @@ class InputSession:
     """
 
     def __init__(self, model_path: Path, threads: int = 2):
-        import onnxruntime as ort
+        from synthesis.engines.kokoro import load_session
 
         try:
             path = str(_cached(Path(model_path), "decoder-inputs", ".onnx", _write_with_decoder_inputs))
@@ -106,12 +90,7 @@ class InputSession:
             with tempfile.TemporaryDirectory() as folder:
                 _write_with_decoder_inputs(Path(model_path), Path(folder) / "model.onnx")
                 path = (Path(folder) / "model.onnx").read_bytes()
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+        self.session = load_session(path, threads)
 
     def run(self, tokens: list[int], style_row: np.ndarray, speed: float = 1.0) -> DecoderInputs:
         audio, asr, f0, n, har = self.session.run(["audio", ASR, F0, N, HAR], {

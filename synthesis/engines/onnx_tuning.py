@@ -29,7 +29,9 @@ while the others wait for it, and the file appears by an atomic rename, whole or
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,33 +47,56 @@ def model_cache_dir() -> Path:
     return Path(raw).expanduser() if raw else Path.home() / ".cache" / "voicegate"
 
 
-def tuned_model_path(source: Path, cache_dir: Path | None = None) -> Path:
-    """The float-convolution version of ``source``, building and caching it on first use."""
-    stat = source.stat()
-    target = (cache_dir or model_cache_dir()) / (
-        f"{source.stem}.conv2d-v{REWRITE_VERSION}-{stat.st_size}-{int(stat.st_mtime)}.onnx")
-    if target.exists():
-        return target
+def cached_file(source: Path, family: str, version: int, suffix: str, build: Callable[[Path, Path], object],
+                cache_dir: Path | None = None) -> Path:
+    """A file derived from ``source`` (``build(source, path)`` writes it), built once into the
+    model cache and reused while ``source`` and ``version`` stay the same.
+
+    Workers starting together build it once: one holds a file lock next to it while the others
+    wait, and the file appears by an atomic rename, whole or not at all. Files of the same
+    family made by other versions or from an older source (100-250 MB each) are then deleted;
+    processes that still have one open keep their copy (POSIX unlink).
+    """
     from filelock import FileLock
 
+    stat = source.stat()
+    target = (cache_dir or model_cache_dir()) / (
+        f"{source.stem}.{family}-v{version}-{stat.st_size}-{int(stat.st_mtime)}{suffix}")
+    if target.exists():
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{target}.lock", timeout=LOCK_TIMEOUT_S):
         if not target.exists():  # another process may have built it while this one waited
-            write_float_conv_model(source, target)
-            remove_stale_rewrites(source, target)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
+            os.close(handle)
+            try:
+                build(source, Path(temporary))
+                os.chmod(temporary, 0o644)
+                os.replace(temporary, target)
+            finally:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+            _remove_stale(source, family, suffix, target)
     return target
 
 
-def remove_stale_rewrites(source: Path, current: Path) -> None:
-    """Delete rewrites of ``source`` made by other REWRITE_VERSIONs or from an older source file
-    (about 135-256 MB each). Processes that still run one keep their open copy (POSIX unlink)."""
-    for stale in current.parent.glob(f"{source.stem}.conv2d-v*.onnx"):
-        if stale != current:
+def _remove_stale(source: Path, family: str, suffix: str, current: Path) -> None:
+    # exactly this family's names: files derived from one of them (their names extend it) stay
+    same_family = re.compile(rf"{re.escape(source.stem)}\.{re.escape(family)}-v\d+-\d+-\d+{re.escape(suffix)}")
+    for stale in current.parent.iterdir():
+        if stale != current and same_family.fullmatch(stale.name):
             for path in (stale, Path(f"{stale}.lock")):
                 try:
                     path.unlink()
                 except OSError:
                     pass
+
+
+def tuned_model_path(source: Path, cache_dir: Path | None = None) -> Path:
+    """The float-convolution version of ``source``, building and caching it on first use."""
+    # through the module attribute, so a test can slow the build down to widen the race
+    return cached_file(source, "conv2d", REWRITE_VERSION, ".onnx",
+                       lambda src, path: write_float_conv_model(src, path), cache_dir)
 
 
 def write_float_conv_model(source: Path, target: Path) -> int:
@@ -82,16 +107,7 @@ def write_float_conv_model(source: Path, target: Path) -> int:
     replaced = replace_conv_integer(model.graph, HOT_SCOPES)
     conv1d_as_2d(model.graph)
     prune_unused(model.graph)
-    # Write then rename, so a concurrent worker never loads a half-written file.
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    os.close(handle)
-    try:
-        onnx.save(model, temporary)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    onnx.save(model, str(target))
     return replaced
 
 

@@ -239,7 +239,7 @@ def test_tuned_model_speaks_like_the_packaged_model():
     feed = {"tokens": np.array([[0, *kokoro.tokenize(phonemes), 0]], np.int64),
             "style": stock_profile().style_for(len(kokoro.tokenize(phonemes))).reshape(1, -1),
             "speed": np.array([1.0], np.float32)}
-    packaged = kokoro._load_session(kokoro.packaged_model_file(), 2).run(None, feed)[0].ravel()
+    packaged = kokoro.load_session(kokoro.packaged_model_file(), 2).run(None, feed)[0].ravel()
     tuned = kokoro._session(KokoroEngine().threads).run(None, feed)[0].ravel()
     assert tuned.size == packaged.size  # same durations: the duration predictor is untouched
     similarity = speaker_similarity(embed_speaker(tuned, kokoro.SAMPLE_RATE), embed_speaker(packaged, kokoro.SAMPLE_RATE))
