@@ -22,7 +22,7 @@ from consent.selectors import voices_for
 from voicegate.accounts.permissions import IsModeratorOrProducer, IsProducer
 from voicegate.accounts.selectors import organisation_of
 from voicegate.api import OrganisationScoped
-from voicegate.audio import MIME_TYPES
+from voicegate.audio import MIME_TYPES, decode_audio
 from voicegate.errors import DomainError, NotFound, PayloadTooLarge
 from voicegate.throttling import SYNTHESIS_THROTTLES, UserRateThrottle
 
@@ -196,13 +196,24 @@ def _streaming_response(generation: Generation, pieces, fmt: str) -> StreamingHt
     return response
 
 
-def _stored_stream(data: bytes, generation: Generation) -> StreamingHttpResponse:
+def _stored_stream(generation: Generation, fmt: str | None) -> StreamingHttpResponse:
+    """The stored output streamed in ``fmt`` (None: as stored; "pcm": its raw 16-bit samples)."""
+    rate = None
+    if fmt == "pcm":
+        decoded = decode_audio(services.read_output(generation))
+        data, content_type, rate = pipeline.pcm16(decoded.samples), "audio/L16", decoded.sample_rate
+    else:
+        fmt = fmt or generation.output_format
+        data, content_type = services.output_in_format(generation, fmt), MIME_TYPES[fmt]
+
     def body():
         for start in range(0, len(data), 64 * 1024):
             yield data[start:start + 64 * 1024]
 
-    response = StreamingHttpResponse(body(), content_type=MIME_TYPES[generation.output_format])
+    response = StreamingHttpResponse(body(), content_type=content_type)
     _label_headers(response, generation)
+    if rate:
+        response["X-Sample-Rate"] = str(rate)
     return response
 
 
@@ -280,8 +291,8 @@ class GenerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retrie
         """Audio sentence by sentence as it is synthesized (a delivery=stream job), or the stored output."""
         generation = self.get_object()
         fmt = _stream_format(request)
-        if generation.status == "succeeded":
-            return _stored_stream(services.read_output(generation), generation)
+        if generation.status == "succeeded":  # a replay: the stored output, in the format asked for
+            return _stored_stream(generation, fmt if request.query_params.get("format") else None)
         if generation.delivery != Delivery.STREAM:
             raise services.Conflict(f"this generation runs as a background job ({generation.status}); poll it and "
                                     "fetch .../audio/ when it has succeeded, or create it with delivery=stream")

@@ -44,6 +44,33 @@ def test_ogg_opus_stream_starts_before_the_last_sentence_and_is_marked_and_label
     assert labels["ai_generated"] is True and labels["generation_id"] == str(generation.pk)
 
 
+def test_a_finished_stream_replays_in_the_format_asked_for(tenant, ready_voice):
+    from watermark.labels import read_labels
+
+    client = tenant.producer.client
+    created = client.post(URL, {"voice": str(ready_voice.pk), "text": "Hello there. See you soon.", "language": "en",
+                                "delivery": "stream"}, format="json").json()
+    first = b"".join(client.get(created["stream_url"]).streaming_content)  # runs it; stored as WAV
+    generation = Generation.objects.get(pk=created["id"])
+    assert generation.status == GenerationStatus.SUCCEEDED and first.startswith(b"RIFF")
+
+    replay = client.get(created["stream_url"] + "?format=ogg")
+    assert replay.status_code == 200 and replay["Content-Type"] == "audio/ogg"
+    ogg = b"".join(replay.streaming_content)
+    samples, rate = sf.read(io.BytesIO(ogg), dtype="float32")
+    assert abs(samples.size / rate - generation.duration_s) < 0.1
+    assert_marked_for(samples, rate, generation)
+    assert read_labels(ogg)["generation_id"] == str(generation.pk)
+
+    pcm = client.get(created["stream_url"] + "?format=pcm")
+    assert pcm["Content-Type"] == "audio/L16" and pcm["X-Sample-Rate"] == "24000"
+    assert abs(len(b"".join(pcm.streaming_content)) / 2 / 24000 - generation.duration_s) < 0.05
+    from synthesis.services import read_output
+
+    assert b"".join(client.get(created["stream_url"]).streaming_content) == read_output(generation)  # as stored
+    assert stored_outputs(tenant) == [generation.audio.name]  # replays store nothing new
+
+
 def test_an_unknown_stream_format_is_refused_listing_the_offered_ones(tenant, ready_voice):
     client = tenant.producer.client
     created = client.post(URL, {"voice": str(ready_voice.pk), "text": "Hello there.", "language": "en",
