@@ -9,6 +9,9 @@ need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
+# Human recordings the tests use and the synthetic-speech detector never trained on (see
+# safety/detector/MODEL_CARD.md): codec2's natural speech samples.
+[ -f /usr/share/codec2/raw/big_dog.raw ] || need_apt+=(codec2-examples)
 if [ "${VOICEGATE_BROWSER_TESTS:-1}" = "1" ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
   # CJK glyphs for the zh-Hans pages in browser screenshots

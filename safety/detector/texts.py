@@ -1,0 +1,113 @@
+"""Sentences the training corpus's generators speak (written for this project; several languages).
+
+Kept apart from the human recordings' own words on purpose: the generators never read the
+prompts the human side reads, so content cannot tell the classes apart.
+"""
+
+TEXTS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "The train to the coast leaves from platform four at half past nine.",
+        "Please hold the line, an operator will be with you shortly.",
+        "We walked along the river until the lights of the town came into view.",
+        "If the weather holds, the festival will open on Saturday morning.",
+        "My grandmother kept every letter she ever received in a wooden box.",
+        "The committee postponed its decision until the full report is published.",
+        "Add two cups of flour, a pinch of salt and stir until smooth.",
+        "Nobody expected the quiet student to win the national chess final.",
+        "Your package was delivered to the front desk at three forty in the afternoon.",
+        "The museum reopens next month after a long and careful restoration.",
+        "Could you tell me where the nearest pharmacy is, please?",
+        "Scientists have found traces of water beneath the surface of the moon.",
+        "He laughed, shook his head, and said he would think about it.",
+        "The bridge will be closed to traffic for repairs over the weekend.",
+    ),
+    "zh": (
+        "今天天气很好，我们去公园散步吧。",
+        "请在听到提示音后留言，我们会尽快给您回电。",
+        "这家小店的面条已经卖了三十多年。",
+        "会议推迟到下周三上午十点举行。",
+        "他每天早上六点起床，先跑步，再吃早饭。",
+        "图书馆新到了一批关于历史和地理的书。",
+        "请把窗户关上，外面开始下雨了。",
+        "明天的航班因为大雾可能会延误。",
+        "孩子们在操场上踢足球，笑声传得很远。",
+        "这座城市的地铁线路越来越多了。",
+    ),
+    "ja": (
+        "今日はとても良い天気ですね。",
+        "駅の近くに新しいパン屋さんができました。",
+        "会議は来週の月曜日に延期になりました。",
+        "すみません、郵便局はどこにありますか。",
+        "毎朝七時に起きて、コーヒーを飲みます。",
+        "この本は子供にも大人にも人気があります。",
+        "明日は雨が降るかもしれません。",
+        "電車が遅れて、少し遅刻してしまいました。",
+    ),
+    "es": (
+        "Mañana por la mañana iremos al mercado a comprar fruta fresca.",
+        "El concierto empezó con una hora de retraso por la lluvia.",
+        "Por favor, espere en línea; un agente le atenderá en breve.",
+        "Mi hermano trabaja en un hospital del centro de la ciudad.",
+        "La biblioteca cierra a las ocho durante el verano.",
+        "Nunca había visto un atardecer tan bonito como aquel.",
+        "El tren con destino a Sevilla sale del andén tres.",
+        "Hemos decidido pintar la cocina de color amarillo.",
+    ),
+    "fr": (
+        "Le train pour Lyon partira avec dix minutes de retard.",
+        "Nous avons passé l'après-midi à nous promener au bord du lac.",
+        "Veuillez patienter, un conseiller va prendre votre appel.",
+        "La boulangerie du coin ouvre à sept heures tous les jours.",
+        "Il a oublié son parapluie dans le bus ce matin.",
+        "Les enfants préparent un spectacle pour la fin de l'année.",
+        "Cette route est fermée jusqu'à la fin des travaux.",
+        "Elle lit un roman policier chaque semaine.",
+    ),
+    "it": (
+        "Domani mattina andremo al mercato a comprare la frutta.",
+        "Il treno per Firenze parte dal binario due alle otto.",
+        "La nonna prepara sempre la pasta fatta in casa la domenica.",
+        "Il museo resterà chiuso per lavori fino a settembre.",
+        "Abbiamo visto un film molto divertente ieri sera.",
+        "Per favore, chiudi la porta quando esci.",
+    ),
+    "pt": (
+        "Amanhã vamos visitar os meus avós no interior.",
+        "O ônibus para o centro passa a cada quinze minutos.",
+        "A padaria da esquina tem o melhor pão da cidade.",
+        "Ela estuda música desde os seis anos de idade.",
+        "O jogo foi adiado por causa da chuva forte.",
+        "Por favor, aguarde na linha que já vamos atendê-lo.",
+    ),
+    "hi": (
+        "आज मौसम बहुत अच्छा है, चलो बाहर घूमने चलते हैं।",
+        "कृपया लाइन पर बने रहें, आपकी कॉल महत्वपूर्ण है।",
+        "मेरे भाई ने कल नई साइकिल खरीदी।",
+        "ट्रेन दस मिनट देर से आएगी।",
+        "बच्चे मैदान में क्रिकेट खेल रहे हैं।",
+        "पुस्तकालय रविवार को बंद रहता है।",
+    ),
+    "de": (
+        "Der Zug nach Berlin hat heute zwanzig Minuten Verspätung.",
+        "Wir haben am Wochenende einen langen Spaziergang gemacht.",
+        "Bitte bleiben Sie in der Leitung, Sie werden gleich verbunden.",
+        "Die Bäckerei an der Ecke öffnet um sechs Uhr morgens.",
+    ),
+    "ru": (
+        "Завтра утром мы поедем на дачу к родителям.",
+        "Пожалуйста, оставайтесь на линии, вам скоро ответят.",
+        "В библиотеке появились новые книги по истории.",
+        "Поезд прибывает на третий путь через пять минут.",
+    ),
+    "nl": ("De trein naar Amsterdam vertrekt over tien minuten.", "We hebben gisteren heerlijk gefietst langs de rivier."),
+    "pl": ("Jutro rano pojedziemy na targ po świeże warzywa.", "Proszę czekać, konsultant wkrótce odbierze połączenie."),
+    "cs": ("Zítra ráno pojedeme vlakem do hor.", "Prosím, vydržte, operátor vás brzy spojí."),
+    "tr": ("Yarın sabah erkenden yola çıkacağız.", "Lütfen hatta kalın, kısa süre içinde bağlanacaksınız."),
+    "ko": ("오늘은 날씨가 정말 좋네요.", "잠시만 기다려 주시면 상담원이 연결됩니다."),
+    "vi": ("Hôm nay trời rất đẹp, chúng ta đi dạo nhé.", "Xin vui lòng giữ máy, nhân viên sẽ trả lời ngay."),
+    "yue": ("今日天氣好好，我哋去公園行下啦。", "請你等一陣，職員好快就會接聽。"),
+    "ar": ("الطقس جميل اليوم، لنذهب إلى الحديقة.", "يرجى الانتظار، سيتم الرد على مكالمتك قريبا."),
+}
+
+# Kokoro voice file prefixes -> the language (front-end code) its voices were trained to speak.
+KOKORO_LANGUAGE = {"a": "en", "b": "en-gb", "e": "es", "f": "fr", "h": "hi", "i": "it", "j": "ja", "p": "pt", "z": "zh"}

@@ -1,0 +1,347 @@
+"""Build the corpus, extract features, train, evaluate and write the detector's weights.
+
+    .venv/bin/python -m safety.detector.train              # the committed model (about an hour on 2 cores)
+    .venv/bin/python -m safety.detector.train --quick      # a small run to check the pipeline
+
+Everything is cached under ``--cache`` (default ``$VOICEGATE_MODEL_CACHE/detector-corpus``): the
+downloaded packages, the prepared audio and the encoder statistics, so a rerun only retrains.
+Writes ``safety/detector/weights/detector.npz`` and ``safety/detector/weights/evaluation.json``
+(the figures the model card and ``bench/detector.py`` quote).
+
+Protocol (see MODEL_CARD.md):
+- human sources are split by source: ``train`` sources are split 80/20 by recording group into
+  fit and calibration parts; ``heldout`` sources are only ever scored;
+- leave-one-generator-out: for each generator family G, a model fitted without G is scored on G;
+- the operating threshold is the calibration human clips' 99.5th percentile score, so about 0.5%
+  of unseen-like human clips are flagged by construction; the held-out sources check it.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger("safety.detector.train")
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+NARROWBAND_SOURCES = ("asterisk", "codec2")
+CONDITIONS = ("clean", "mp3-64k", "opus-32k", "crop-3s")
+
+
+def _setup_django() -> None:
+    root = Path(__file__).resolve().parents[2]
+    for entry in (str(root), str(root / "platform")):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voicegate.settings")
+    import django
+
+    django.setup()
+
+
+def _progress(done: int, total: int, started: float, what: str) -> None:
+    if done % 25 == 0 or done == total:
+        rate = done / max(time.time() - started, 1e-6)
+        eta = (total - done) / rate if rate > 0 else 0
+        print(f"\r{what}: {done}/{total} ({rate:.1f}/s, {eta / 60:.1f} min left)", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+
+def _key(clip_id: str, condition: str) -> str:
+    return hashlib.sha1(f"{clip_id}|{condition}".encode()).hexdigest()[:20]
+
+
+def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, dict]:
+    """Encoder half-second statistics for each clip under one condition (cached per clip)."""
+    from . import corpus as C
+    from . import features as F
+
+    store = cache / "features" / condition
+    store.mkdir(parents=True, exist_ok=True)
+    human_train = [c for c in clips if c.label == 0 and c.split == "train"]
+    narrow = sum(c.source.startswith(NARROWBAND_SOURCES) for c in human_train) / max(len(human_train), 1)
+    out: dict[str, dict] = {}
+    started = time.time()
+    pending = [c for c in clips if not (store / f"{_key(c.id, condition)}.npz").exists()]
+    loaded = dict.fromkeys(c.id for c in pending)
+    for index, (clip, audio) in enumerate(C.iter_loaded(pending, cache / "audio"), 1):
+        rng = np.random.default_rng(int(hashlib.sha1(f"{clip.id}|{seed}".encode()).hexdigest()[:8], 16))
+        audio = C.crop(audio, rng)
+        if condition == "clean":
+            # The training chain: the same augmentations for both classes, telephone band balanced.
+            wide = not clip.source.startswith(NARROWBAND_SOURCES)
+            telephone_p = (max(0.0, (0.5 - narrow) / (1 - narrow)) if clip.label == 0 else 0.5) if wide else 0.0
+            audio, chain = C.augment(audio, rng, telephone_p)
+        elif condition == "crop-3s":
+            audio, chain = C.crop(audio, rng, 3.0, 3.0), "crop-3s"
+        else:
+            codec, bitrate = condition.split("-")
+            audio, chain = C.transcode(audio, codec, bitrate), condition
+        stats = F.half_stats(audio)
+        np.savez(store / f"{_key(clip.id, condition)}.npz", mean=stats.mean.astype(np.float16),
+                 square=stats.square.astype(np.float16), speech=stats.speech, chain=chain)
+        _progress(index, len(pending), started, f"features [{condition}]")
+    del loaded
+    for clip in clips:
+        path = store / f"{_key(clip.id, condition)}.npz"
+        if path.exists():
+            with np.load(path) as data:
+                out[clip.id] = {"mean": data["mean"], "square": data["square"], "speech": data["speech"],
+                                "chain": str(data["chain"])}
+    return out
+
+
+def windows(stats: dict, layers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    from .features import HalfStats, window_features
+
+    half = HalfStats(stats["mean"].astype(np.float32), stats["square"].astype(np.float32), stats["speech"])
+    feats, _, speech = window_features(half, layers)
+    return feats, speech
+
+
+def matrix(clips, table, layers, min_speech: float):
+    rows, labels, owners = [], [], []
+    for index, clip in enumerate(clips):
+        if clip.id not in table:
+            continue
+        feats, speech = windows(table[clip.id], layers)
+        keep = speech >= min_speech
+        if not keep.any():
+            continue
+        rows.append(feats[keep])
+        labels.append(np.full(int(keep.sum()), clip.label))
+        owners.append(np.full(int(keep.sum()), index))
+    return np.concatenate(rows), np.concatenate(labels), np.concatenate(owners)
+
+
+def sample_weights(clips, owners) -> np.ndarray:
+    """Each class weighs the same; within the synthetic class, each family weighs the same; each clip once."""
+    per_clip = Counter(owners.tolist())
+    families = Counter(clips[i].family for i in per_clip)
+    classes = Counter(clips[i].label for i in per_clip)
+    n_synthetic_families = len({clips[i].family for i in per_clip if clips[i].label == 1})
+    weights = np.empty(owners.size, np.float64)
+    for position, owner in enumerate(owners):
+        clip = clips[owner]
+        if clip.label == 0:
+            w = 1.0 / classes[0]
+        else:
+            w = 1.0 / (n_synthetic_families * families[clip.family])
+        weights[position] = w / per_clip[owner]
+    return weights * weights.size / weights.sum()
+
+
+def fit(clips, table, layers, *, c: float, min_speech: float):
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, owners = matrix(clips, table, layers, min_speech)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=c, max_iter=300, tol=1e-3)
+    model.fit((x - mean) / scale, y, sample_weight=sample_weights(clips, owners))
+    return {"mean": mean.astype(np.float32), "scale": scale.astype(np.float32),
+            "coef": model.coef_[0].astype(np.float32), "intercept": float(model.intercept_[0])}
+
+
+def clip_scores(model, clips, table, layers, min_speech: float) -> dict[str, float]:
+    """The clip's logit: mean of its speech windows' logits (as detect_synthetic computes it)."""
+    scores = {}
+    for clip in clips:
+        if clip.id not in table:
+            continue
+        feats, speech = windows(table[clip.id], layers)
+        keep = speech >= min_speech
+        if not keep.any():
+            continue
+        logits = ((feats[keep] - model["mean"]) / model["scale"]) @ model["coef"] + model["intercept"]
+        scores[clip.id] = float(np.mean(logits))
+    return scores
+
+
+def eer(human: list[float], synthetic: list[float]) -> tuple[float, float]:
+    """Equal error rate and the threshold where it holds."""
+    h, s = np.sort(np.asarray(human)), np.sort(np.asarray(synthetic))
+    if not h.size or not s.size:
+        return float("nan"), float("nan")
+    candidates = np.unique(np.concatenate([h, s]))
+    false_alarm = 1 - np.searchsorted(h, candidates, side="left") / h.size  # human >= t
+    miss = np.searchsorted(s, candidates, side="left") / s.size  # synthetic < t
+    best = int(np.argmin(np.abs(false_alarm - miss)))
+    return float((false_alarm[best] + miss[best]) / 2), float(candidates[best])
+
+
+def platt(human: list[float], synthetic: list[float]) -> tuple[float, float]:
+    """Calibration p = sigmoid(a * logit + b), fitted on calibration clips with balanced classes."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([human, synthetic])[:, None]
+    y = np.concatenate([np.zeros(len(human)), np.ones(len(synthetic))])
+    weights = np.where(y == 0, 1 / len(human), 1 / len(synthetic))
+    model = LogisticRegression(C=1e4).fit(x, y, sample_weight=weights * y.size / weights.sum())
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def split_train(clips, fraction: float = 0.2, seed: int = 0):
+    """Fit and calibration parts of the train sources, split by recording group."""
+    groups = sorted({c.group for c in clips if c.split == "train"})
+    rng = np.random.default_rng(seed)
+    calibration = set(rng.choice(groups, size=int(len(groups) * fraction), replace=False).tolist())
+    fit_part = [c for c in clips if c.split == "train" and c.group not in calibration]
+    calib_part = [c for c in clips if c.split == "train" and c.group in calibration]
+    return fit_part, calib_part
+
+
+def rates(scores: dict[str, float], clips, threshold: float) -> dict[str, dict]:
+    by: dict[str, list[float]] = defaultdict(list)
+    for clip in clips:
+        if clip.id in scores:
+            by[clip.family if clip.label else f"human:{clip.source}"].append(scores[clip.id])
+    out = {}
+    for name, values in sorted(by.items()):
+        values = np.asarray(values)
+        flagged = float(np.mean(values >= threshold))
+        out[name] = {"clips": int(values.size), ("flagged" if name.startswith("human") else "detected"): round(flagged, 4)}
+    return out
+
+
+def evaluate(clips, tables, layers, args, threshold_quantile: float) -> dict:
+    fit_part, calib_part = split_train(clips, seed=args.seed)
+    heldout = [c for c in clips if c.split == "heldout"]
+    report: dict = {"layers": list(layers), "c": args.c}
+    # Leave one generator family out: fit without G (nor its calibration clips), score G's clips.
+    logo = {}
+    for family in sorted({c.family for c in clips if c.label == 1}):
+        train_g = [c for c in fit_part if c.family != family]
+        model = fit(train_g, tables["clean"], layers, c=args.c, min_speech=args.min_speech)
+        target = [c for c in clips if c.family == family]
+        human_test = [c for c in calib_part if c.label == 0] + heldout
+        row = {}
+        for condition in CONDITIONS:
+            table = tables.get(condition)
+            if table is None:
+                continue
+            s = clip_scores(model, target + human_test, table, layers, args.min_speech)
+            cal_h = [s[c.id] for c in calib_part if c.label == 0 and c.id in s]
+            threshold = float(np.quantile(cal_h, threshold_quantile)) if cal_h else 0.0
+            syn = [s[c.id] for c in target if c.id in s]
+            hum = [s[c.id] for c in human_test if c.id in s]
+            value, _ = eer(hum, syn)
+            row[condition] = {"eer": round(value, 4), "miss_at_threshold": round(float(np.mean(np.asarray(syn) < threshold)), 4)
+                              if syn else None, "synthetic_clips": len(syn), "human_clips": len(hum)}
+        logo[family] = row
+        logger.info("LOGO %s: %s", family, json.dumps(row))
+    report["leave_one_generator_out"] = logo
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("VOICEGATE_MODEL_CACHE",
+                                                                           Path.home() / ".cache" / "voicegate"))
+                        / "detector-corpus")
+    parser.add_argument("--quick", action="store_true", help="a small corpus, to check the pipeline")
+    parser.add_argument("--layers", default="0,1,2,3,4,5")
+    parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression")
+    parser.add_argument("--min-speech", type=float, default=0.5)
+    parser.add_argument("--quantile", type=float, default=0.995, help="human calibration quantile of the threshold")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-conditions", action="store_true", help="score clean clips only")
+    parser.add_argument("--condition-clips", type=int, default=700, help="clips re-encoded for each condition")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _setup_django()
+    from . import corpus as C
+    from . import MODEL_NAME
+
+    sizes = (dict(human_per_source=12, kokoro_per_voice=1, voicegate_count=6, piper_count=8, espeak_count=12,
+                  resynthesis_count=8) if args.quick else
+             dict(human_per_source=150, kokoro_per_voice=5, voicegate_count=60, piper_count=120, espeak_count=200,
+                  resynthesis_count=150))
+    started = time.time()
+    clips = C.build(args.cache, seed=args.seed, **sizes)
+    logger.info("corpus: %s", dict(Counter(c.family for c in clips)))
+    layers = tuple(int(v) for v in args.layers.split(","))
+    tables = {"clean": extract(clips, args.cache, "clean", seed=args.seed)}
+    clips = [c for c in clips if c.id in tables["clean"]]
+    fit_part, calib_part = split_train(clips, seed=args.seed)
+    heldout = [c for c in clips if c.split == "heldout"]
+    if not args.skip_conditions:
+        # Re-encoded and cropped copies of a fixed random subset: every held-out human source, the
+        # calibration clips and a share of every generator family.
+        rng = np.random.default_rng(args.seed)
+        pool = calib_part + heldout + [c for c in fit_part if c.label == 1]
+        scored = [pool[i] for i in sorted(rng.choice(len(pool), size=min(len(pool), args.condition_clips), replace=False))]
+        for condition in CONDITIONS[1:]:
+            tables[condition] = extract(scored, args.cache, condition, seed=args.seed)
+    report = evaluate(clips, tables, layers, args, args.quantile)
+
+    # The shipped model: fitted on every family's fit part, calibrated on the calibration part.
+    model = fit(fit_part, tables["clean"], layers, c=args.c, min_speech=args.min_speech)
+    scores = clip_scores(model, clips, tables["clean"], layers, args.min_speech)
+    cal_h = [scores[c.id] for c in calib_part if c.label == 0 and c.id in scores]
+    cal_s = [scores[c.id] for c in calib_part if c.label == 1 and c.id in scores]
+    a, b = platt(cal_h, cal_s)
+    threshold_logit = float(np.quantile(cal_h, args.quantile))
+    threshold = float(1 / (1 + np.exp(-(a * threshold_logit + b))))
+    seen_eer, _ = eer(cal_h, cal_s)
+    report["calibration"] = {"eer": round(seen_eer, 4), "human_clips": len(cal_h), "synthetic_clips": len(cal_s),
+                             "platt": [a, b], "threshold_probability": round(threshold, 4),
+                             "by_source": rates(scores, calib_part, threshold_logit)}
+    report["heldout_human"] = rates(scores, heldout, threshold_logit)
+    held_scores = [scores[c.id] for c in heldout if c.id in scores]
+    report["heldout_human_flagged"] = round(float(np.mean(np.asarray(held_scores) >= threshold_logit)), 4)
+    for condition in CONDITIONS[1:]:
+        if condition in tables:
+            cond_scores = clip_scores(model, clips, tables[condition], layers, args.min_speech)
+            hum = [cond_scores[c.id] for c in calib_part + heldout if c.label == 0 and c.id in cond_scores]
+            syn = [cond_scores[c.id] for c in calib_part if c.label == 1 and c.id in cond_scores]
+            report.setdefault("conditions", {})[condition] = {
+                "eer_calibration_generators": round(eer(hum, syn)[0], 4),
+                "human_flagged": round(float(np.mean(np.asarray(hum) >= threshold_logit)), 4) if hum else None,
+                "miss": round(float(np.mean(np.asarray(syn) < threshold_logit)), 4) if syn else None}
+    report["corpus"] = corpus_summary(clips, tables["clean"])
+    report["trained_in_s"] = round(time.time() - started, 1)
+    report["date"] = time.strftime("%Y-%m-%d")
+    args.out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out / "detector.npz", mean=model["mean"], scale=model["scale"], coef=model["coef"],
+                        intercept=np.float32(model["intercept"]), platt=np.asarray([a, b], np.float32),
+                        threshold=np.float32(threshold), layers=np.asarray(layers, np.int32),
+                        min_speech=np.float32(args.min_speech), name=MODEL_NAME,
+                        miss_rate=np.float32(_mean_logo_miss(report)), false_alarm_rate=np.float32(report["heldout_human_flagged"]))
+    (args.out / "evaluation.json").write_text(json.dumps(report, indent=1, sort_keys=True))
+    print(json.dumps({k: report[k] for k in ("calibration", "heldout_human_flagged", "leave_one_generator_out")},
+                     indent=1))
+    return 0
+
+
+def _mean_logo_miss(report: dict) -> float:
+    misses = [row["clean"]["miss_at_threshold"] for row in report["leave_one_generator_out"].values()
+              if row.get("clean", {}).get("miss_at_threshold") is not None]
+    return float(np.mean(misses)) if misses else float("nan")
+
+
+def corpus_summary(clips, table) -> dict:
+    summary: dict[str, dict] = {}
+    for clip in clips:
+        if clip.id not in table:
+            continue
+        key = f"human:{clip.source}" if clip.label == 0 else clip.family
+        entry = summary.setdefault(key, {"clips": 0, "minutes": 0.0, "languages": set(), "voices": set(), "split": clip.split})
+        entry["clips"] += 1
+        entry["minutes"] += table[clip.id]["mean"].shape[0] * 0.5 / 60
+        entry["languages"].add(clip.language)
+        entry["voices"].add(clip.group.split(":")[1] if clip.label == 0 else clip.source)
+    return {k: {"clips": v["clips"], "minutes": round(v["minutes"], 1), "languages": sorted(v["languages"]),
+                "groups_or_voices": len(v["voices"]), "split": v["split"]} for k, v in sorted(summary.items())}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
