@@ -16,6 +16,7 @@ _DEFAULTS: dict[str, float] = {
     "VERIFY_MAX_SECONDS": 1800.0,
     "VERIFY_SYNC_SECONDS": 120.0,
     "VERIFY_VOICE_ANALYSIS_SECONDS": 6.0,
+    "VERIFY_SYNTHETIC_MAX_SECONDS": 60.0,
     # Fresh fingerprint rows are folded into per-hash posting blocks once there are this many.
     "FINGERPRINT_COMPACT_ROWS": 50_000,
 }
@@ -52,3 +53,24 @@ def voice_analysis_seconds() -> float:
 
 def compact_rows() -> int:
     return int(setting("FINGERPRINT_COMPACT_ROWS"))
+
+
+def synthetic_max_seconds() -> float:
+    return setting("VERIFY_SYNTHETIC_MAX_SECONDS")
+
+
+def synthetic_threshold() -> float | None:
+    """The operator's detector threshold, or None for the model's own."""
+    if hasattr(settings, "VERIFY_SYNTHETIC_THRESHOLD"):
+        value = getattr(settings, "VERIFY_SYNTHETIC_THRESHOLD")
+        return None if value is None else float(value)
+    raw = os.environ.get("VERIFY_SYNTHETIC_THRESHOLD", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"VERIFY_SYNTHETIC_THRESHOLD={raw!r} is not a number") from exc
+    if not 0.0 < value < 1.0:
+        raise ImproperlyConfigured(f"VERIFY_SYNTHETIC_THRESHOLD={raw!r} must be a probability between 0 and 1")
+    return value

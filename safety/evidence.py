@@ -11,8 +11,12 @@ Precedence, strongest provenance first, then the risk a moderator must act on:
 4. ``labelled_ai_elsewhere`` — no record and no voice match, but a manifest or metadata label
    says another generator made it (a label alone is weaker than the voice-identity risk, and
    is still cited when a clone verdict wins).
-5. ``no_evidence`` — never "authentic": marks and labels can be stripped, and voices outside the
-   registry are never compared.
+5. ``likely_ai_generated`` — nothing above explains the clip, but the synthetic-speech detector
+   (safety.detector) says it sounds synthesised. Where something above does explain it, the
+   detector's score is cited as corroboration and the verdict stays.
+6. ``no_evidence`` — never "authentic": marks and labels can be stripped, voices outside the
+   registry are never compared, and the detector misses some generators (its measured miss rate
+   is quoted).
 """
 from __future__ import annotations
 
@@ -23,9 +27,10 @@ GENERATED_HERE = "generated_here"
 LABELLED_AI_ELSEWHERE = "labelled_ai_elsewhere"
 POSSIBLE_CLONE_OF_ENROLLED_VOICE = "possible_clone_of_enrolled_voice"
 POSSIBLE_CLONE_OF_PROTECTED_VOICE = "possible_clone_of_protected_voice"
+LIKELY_AI_GENERATED = "likely_ai_generated"
 NO_EVIDENCE = "no_evidence"
 VERDICTS = (GENERATED_HERE, LABELLED_AI_ELSEWHERE, POSSIBLE_CLONE_OF_ENROLLED_VOICE,
-            POSSIBLE_CLONE_OF_PROTECTED_VOICE, NO_EVIDENCE)
+            POSSIBLE_CLONE_OF_PROTECTED_VOICE, LIKELY_AI_GENERATED, NO_EVIDENCE)
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,50 @@ class VoiceMatch:
 
 
 @dataclass(frozen=True)
+class SyntheticSpeechEvidence:
+    """What the synthetic-speech detector said (``body`` is its full JSON: segments, model...)."""
+
+    available: bool
+    judged: bool = False
+    probability: float | None = None
+    detected: bool = False
+    reason: str = ""
+    miss_rate: float | None = None  # on generators it was not trained on
+    false_alarm_rate: float | None = None  # on human recordings from sources it was not trained on
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"probability": self.probability, "detected": self.detected, "judged": self.judged,
+                "reason": self.reason, "segments": [], "suspicious_segments": [], "model": {},
+                **self.body, "available": self.available}
+
+    def sentence(self) -> str:
+        """One sentence for an explanation, citing the measured error rates."""
+        if not self.available:
+            return "The synthetic-speech detector failed to run (see the service log)."
+        if not self.judged:
+            return f"The synthetic-speech detector did not judge the clip ({self.reason})."
+        rates = self._rates()
+        if self.detected:
+            spans = self.body.get("suspicious_segments") or []
+            where = (f", most strongly in {', '.join(f'{a:.1f}-{b:.1f} s' for a, b in spans[:4])}"
+                     if spans else "")
+            return (f"The synthetic-speech detector says the speech sounds synthesised (probability "
+                    f"{self.probability:.2f}{where}){rates}.")
+        return (f"The synthetic-speech detector found no sign of synthesis (probability {self.probability:.2f}){rates}; "
+                "that is not proof of a human speaker.")
+
+    def _rates(self) -> str:
+        if self.miss_rate is None or self.false_alarm_rate is None:
+            return ""
+        return (f"; measured, it misses about {self.miss_rate:.0%} of clips from generators it was not trained on "
+                f"and flags about {self.false_alarm_rate:.1%} of human recordings from unseen sources")
+
+
+NOT_RUN = SyntheticSpeechEvidence(available=False, reason="not run")
+
+
+@dataclass(frozen=True)
 class Evidence:
     watermark: WatermarkEvidence
     fingerprint: FingerprintEvidence
@@ -153,6 +202,7 @@ class Evidence:
     voice_analysed: bool = True
     voice_note: str | None = None  # why no voice comparison was possible
     similarity_threshold: float = 0.72
+    synthetic: SyntheticSpeechEvidence = NOT_RUN
 
 
 @dataclass(frozen=True)
@@ -175,6 +225,8 @@ def decide(evidence: Evidence) -> Finding:
         return Finding(POSSIBLE_CLONE_OF_ENROLLED_VOICE, _explain_clone(evidence, enrolled, "enrolled"), None)
     if _foreign_ai_claims(evidence):
         return Finding(LABELLED_AI_ELSEWHERE, _explain_labelled(evidence), None)
+    if evidence.synthetic.detected:
+        return Finding(LIKELY_AI_GENERATED, _explain_synthetic(evidence), None)
     return Finding(NO_EVIDENCE, _explain_nothing(evidence), None)
 
 
@@ -246,7 +298,13 @@ def _explain_generated_here(evidence: Evidence, generation_id: str | None) -> st
         parts.append(_manifest_sentence(manifest))
     parts.append("Because a generation record exists, a resemblance to an enrolled or protected voice is "
                  "covered by that record's consent rather than a sign of cloning.")
+    if evidence.synthetic.available and evidence.synthetic.judged:
+        parts.append(f"Corroboration: {_lower_first(evidence.synthetic.sentence())}")
     return " ".join(parts)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _manifest_sentence(manifest: ManifestEvidence) -> str:
@@ -271,6 +329,7 @@ def _explain_clone(evidence: Evidence, matches: list[VoiceMatch], kind: str) -> 
     claims = _foreign_ai_claims(evidence)
     if claims:
         parts.append(f"The file also carries {'; '.join(claims)}.")
+    parts.append(evidence.synthetic.sentence())
     return " ".join(parts)
 
 
@@ -278,7 +337,16 @@ def _explain_labelled(evidence: Evidence) -> str:
     claims = _foreign_ai_claims(evidence)
     return (f"The file carries {'; '.join(claims)}. Neither this platform's watermark nor its fingerprint registry "
             "links the clip to a generation made here, and the voice is not close to any enrolled or protected "
-            f"voice{_closest(evidence)}.")
+            f"voice{_closest(evidence)}. {evidence.synthetic.sentence()}")
+
+
+def _explain_synthetic(evidence: Evidence) -> str:
+    searched = ("No watermark of this platform was found" if evidence.watermark.available
+                else "The watermark check failed to run (see the service log)")
+    return (f"{evidence.synthetic.sentence()} {searched}, the fingerprint registry has no match, the file carries "
+            "no AI label or manifest declaring AI generation, and the voice is not close to any enrolled or protected "
+            f"voice{_closest(evidence)}, so the clip was probably made by another generator that leaves no mark. "
+            "A detector can be wrong: treat this as a reason to look closer, not as proof.")
 
 
 def _closest(evidence: Evidence) -> str:
@@ -298,5 +366,6 @@ def _explain_nothing(evidence: Evidence) -> str:
     return (f"{searched}, the fingerprint registry has no match "
             f"({evidence.fingerprint.query_hashes} hashes looked up), the file {manifest} and no AI metadata "
             f"label, and the voice is not close to any enrolled or protected voice{_closest(evidence)}. "
+            f"{evidence.synthetic.sentence()} "
             "This does not show the clip is authentic: watermarks and labels can be stripped, other generators "
-            "may leave no mark, and only voices known to this platform are compared.")
+            "may leave no mark or escape the detector, and only voices known to this platform are compared.")

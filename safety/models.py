@@ -14,6 +14,7 @@ class Verdict(models.TextChoices):
     LABELLED_AI_ELSEWHERE = "labelled_ai_elsewhere", "Labelled as AI-generated elsewhere"
     POSSIBLE_CLONE_OF_ENROLLED_VOICE = "possible_clone_of_enrolled_voice", "Possible clone of an enrolled voice"
     POSSIBLE_CLONE_OF_PROTECTED_VOICE = "possible_clone_of_protected_voice", "Possible clone of a protected voice"
+    LIKELY_AI_GENERATED = "likely_ai_generated", "Likely AI-generated (synthetic-speech detector)"
     NO_EVIDENCE = "no_evidence", "No evidence found"
 
 
@@ -111,6 +112,7 @@ VERDICT_PRIORITY = {
     Verdict.POSSIBLE_CLONE_OF_PROTECTED_VOICE: 0,
     Verdict.POSSIBLE_CLONE_OF_ENROLLED_VOICE: 1,
     Verdict.LABELLED_AI_ELSEWHERE: 2,
+    Verdict.LIKELY_AI_GENERATED: 2,
     Verdict.GENERATED_HERE: 3,
     Verdict.NO_EVIDENCE: 4,
 }

@@ -62,6 +62,18 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ident = match.get("voice_id") or match.get("protected_voice_id")
         rows.append((f"Voice ({match['kind']})", f"{match['name']} [{ident}] similarity {match['similarity']}"
                                                   f"{' FLAGGED' if match.get('flagged') else ''}"))
+    synthetic = report.get("synthetic_speech")
+    if synthetic:
+        model = synthetic.get("model") or {}
+        if synthetic.get("judged"):
+            spans = ", ".join(f"{a}-{b} s" for a, b in synthetic.get("suspicious_segments") or []) or "none"
+            rows.append(("Synthetic speech", f"probability {synthetic.get('probability')} (threshold "
+                                             f"{model.get('threshold')}), detected={synthetic.get('detected')}; "
+                                             f"suspicious seconds: {spans}; measured miss rate on unseen generators "
+                                             f"{model.get('miss_rate')}, false alarms on unseen human recordings "
+                                             f"{model.get('false_alarm_rate')}"))
+        else:
+            rows.append(("Synthetic speech", f"not judged: {synthetic.get('reason')}"))
     generation = (watermark.get("generation") or
                   next((m.get("generation") for m in prints.get("matches", []) if m.get("generation")), None))
     if generation:

@@ -26,8 +26,8 @@ from voicegate.errors import Conflict, DomainError, NotFound, PermissionDenied
 from voicegate.jobs import enqueue
 
 from . import conf, selectors
-from .evidence import (Evidence, FingerprintEvidence, FingerprintHit, Label, ManifestEvidence, VoiceMatch,
-                       WatermarkEvidence, decide)
+from .evidence import (Evidence, FingerprintEvidence, FingerprintHit, Label, ManifestEvidence,
+                       SyntheticSpeechEvidence, VoiceMatch, WatermarkEvidence, decide)
 from .fingerprint import fingerprint
 from .models import (VERDICT_PRIORITY, Decision, FingerprintBlock, FingerprintHash, ModerationEvent, ModerationItem,
                      ModerationStatus, RegisteredClip, Verdict, Verification, VerificationStatus, WebhookEvent)
@@ -121,6 +121,22 @@ def watermark_evidence(samples: np.ndarray, sample_rate: int, organisation) -> W
             ref = selectors.generation_ref(generation, organisation)
     return WatermarkEvidence(bool(detection.detected), float(detection.confidence), payload.hex() if payload else None,
                              [tuple(map(float, s)) for s in (getattr(detection, "segments", None) or [])], ref)
+
+
+def synthetic_evidence(samples: np.ndarray, sample_rate: int) -> SyntheticSpeechEvidence:
+    """The synthetic-speech detector's score (safety.detector), with its measured error rates."""
+    from .detector import detect_synthetic
+
+    try:
+        score = detect_synthetic(samples, sample_rate, threshold=conf.synthetic_threshold(),
+                                 max_seconds=conf.synthetic_max_seconds())
+    except Exception:  # a detector fault must not hide the other evidence; the report says it did not run
+        logger.exception("synthetic-speech detection failed")
+        return SyntheticSpeechEvidence(available=False, reason="the detector failed to run")
+    return SyntheticSpeechEvidence(available=True, judged=score.judged, probability=score.probability,
+                                   detected=score.detected, reason=score.reason,
+                                   miss_rate=score.model.get("miss_rate"),
+                                   false_alarm_rate=score.model.get("false_alarm_rate"), body=score.as_dict())
 
 
 def fingerprint_evidence(samples: np.ndarray, sample_rate: int, organisation) -> FingerprintEvidence:
@@ -273,7 +289,8 @@ def examine_clip(data: bytes, *, organisation=None, filename: str = "",
     manifest = timed("manifest", manifest_evidence, data)
     labels = timed("labels", label_evidence, data)
     matches, analysed, note = timed("voice", voice_evidence, samples, rate, organisation)
-    evidence = Evidence(watermark, prints, manifest, labels, matches, analysed, note, similarity_threshold())
+    synthetic = timed("synthetic_speech", synthetic_evidence, samples, rate)
+    evidence = Evidence(watermark, prints, manifest, labels, matches, analysed, note, similarity_threshold(), synthetic)
     finding = decide(evidence)
     timings["total"] = round(time.perf_counter() - started, 4)
     body = {
@@ -288,6 +305,7 @@ def examine_clip(data: bytes, *, organisation=None, filename: str = "",
         "manifest": manifest.as_dict(),
         "labels": [label.as_dict() for label in labels],
         "voice_matches": [match.as_dict() for match in matches],
+        "synthetic_speech": synthetic.as_dict(),
         "voice_analysis": {"analysed": analysed, "note": note, "threshold": evidence.similarity_threshold,
                            "seconds_analysed": min(decoded.duration_s, conf.voice_analysis_seconds())},
         "timings_s": timings,

@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-__all__ = ["speech", "SENTENCES"]
+__all__ = ["speech", "human_speech", "SENTENCES", "HUMAN_RECORDINGS"]
 
 CACHE_DIR = Path(os.environ.get("VOICEGATE_SPEECH_CACHE", "/tmp/voicegate-speech-cache"))
 
@@ -43,6 +43,22 @@ SENTENCES = (
     "In the morning we will review the contract, and in the afternoon we will sign it.",
     "Good evening, and welcome to the news at six. Here are tonight's main stories.",
 )
+
+
+# Real people reading, from Debian's codec2-examples (8 kHz, 16-bit raw; tools/bootstrap.sh installs it).
+# Used by tests only: the synthetic-speech detector never trained or calibrated on this package.
+HUMAN_DIR = Path("/usr/share/codec2/raw")
+HUMAN_RECORDINGS = ("kristoff", "hts1", "hts2", "g3plx", "mmt1", "vk5qi")
+
+
+def human_speech(name: str = "kristoff", sample_rate: int = 16000) -> np.ndarray:
+    """A human recording from codec2-examples as float32 mono at ``sample_rate``."""
+    path = HUMAN_DIR / f"{name}.raw"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: install Debian's codec2-examples (tools/bootstrap.sh does)")
+    samples = np.fromfile(path, dtype="<i2").astype(np.float64) / 32768.0
+    ratio = Fraction(sample_rate, 8000)
+    return resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
 def speech(text: str, voice: str = "piper", sample_rate: int | None = 16000) -> np.ndarray:

@@ -66,6 +66,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("VERIFY_MAX_SECONDS", "1800", "Longest clip accepted for verification, in seconds."),
     Variable("VERIFY_SYNC_SECONDS", "120", "Clips up to this long are verified in the request; longer ones run as a job (202 + status URL)."),
     Variable("VERIFY_VOICE_ANALYSIS_SECONDS", "6", "At most this much speech is analysed for voice identity (the speaker embedding is the slow part)."),
+    Variable("VERIFY_SYNTHETIC_THRESHOLD", "(the model's, chosen for a low false-alarm rate; see safety/detector/MODEL_CARD.md)",
+             "Probability at or above which the synthetic-speech detector calls a clip synthesised (0-1; lower catches more and flags more human speech)."),
+    Variable("VERIFY_SYNTHETIC_MAX_SECONDS", "60", "At most this much of a clip is scored by the synthetic-speech detector (longer clips: evenly spread 10 s blocks)."),
 )
 
 VARIABLE_NAMES = frozenset(v.name for v in VARIABLES)

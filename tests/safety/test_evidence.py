@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from safety.evidence import (Evidence, FingerprintEvidence, FingerprintHit, GenerationRef, Label, ManifestEvidence,
-                             VoiceMatch, WatermarkEvidence, decide)
+                             SyntheticSpeechEvidence, VoiceMatch, WatermarkEvidence, decide)
 
 NO_MARK = WatermarkEvidence(False, 0.0, None)
 NO_PRINT = FingerprintEvidence(120)
@@ -10,6 +10,9 @@ NO_MANIFEST = ManifestEvidence(present=False)
 REF = GenerationRef("gen-1", "2025-05-01T10:00:00+00:00", "consent-9", False)
 CLONE_OF_ANN = VoiceMatch("enrolled", "voice-ann", "Ann", 0.83, True)
 CLONE_OF_PM = VoiceMatch("protected", "pv-1", "Prime Minister", 0.79, True)
+SOUNDS_SYNTHETIC = SyntheticSpeechEvidence(True, True, 0.97, True, "sounds synthesised", 0.08, 0.004,
+                                           {"suspicious_segments": [[0.5, 4.0]]})
+SOUNDS_HUMAN = SyntheticSpeechEvidence(True, True, 0.03, False, "no sign of synthesis", 0.08, 0.004)
 OTHER_LABEL = Label("mp3 metadata: GB 45438 AIGC", "provider ElevenLabs", "ElevenLabs", False, True)
 
 
@@ -85,3 +88,31 @@ def test_other_organisation_sees_only_platform_time_and_consent():
                              "disclosure": "limited", "organisation": "another organisation on this platform"}
     own = GenerationRef("gen-1", "2025-05-01", "consent-9", True, {"user": "alice", "voice_name": "Ann"}).as_dict()
     assert own["user"] == "alice" and own["disclosure"] == "full"
+
+
+def test_the_detector_alone_gives_likely_ai_generated_citing_its_error_rates():
+    finding = decide(evidence(synthetic=SOUNDS_SYNTHETIC))
+    assert finding.verdict == "likely_ai_generated" and finding.generation_id is None
+    assert "0.97" in finding.explanation and "0.5-4.0 s" in finding.explanation
+    assert "misses about 8%" in finding.explanation and "flags about 0.4%" in finding.explanation
+
+
+def test_a_low_detector_score_is_never_called_authentic():
+    finding = decide(evidence(synthetic=SOUNDS_HUMAN))
+    assert finding.verdict == "no_evidence"
+    assert "found no sign of synthesis" in finding.explanation and "not proof of a human speaker" in finding.explanation
+
+
+def test_provenance_labels_and_clones_win_over_the_detector_which_corroborates():
+    ours = decide(evidence(watermark=WatermarkEvidence(True, 0.97, "0a0b0c0d", [(0.0, 6.0)], REF),
+                           synthetic=SOUNDS_SYNTHETIC))
+    assert ours.verdict == "generated_here" and "Corroboration: the synthetic-speech detector" in ours.explanation
+    clone = decide(evidence(voice_matches=[CLONE_OF_PM], synthetic=SOUNDS_SYNTHETIC))
+    assert clone.verdict == "possible_clone_of_protected_voice" and "sounds synthesised" in clone.explanation
+    labelled = decide(evidence(labels=[OTHER_LABEL], synthetic=SOUNDS_SYNTHETIC))
+    assert labelled.verdict == "labelled_ai_elsewhere" and "0.97" in labelled.explanation
+
+
+def test_a_detector_that_failed_to_run_is_reported_not_hidden():
+    finding = decide(evidence(synthetic=SyntheticSpeechEvidence(available=False)))
+    assert finding.verdict == "no_evidence" and "detector failed to run" in finding.explanation

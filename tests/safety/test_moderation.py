@@ -11,12 +11,14 @@ from safety.models import ModerationItem, WebhookDelivery, WebhookEndpoint
 from safety.webhooks import verify_signature
 from voicegate.audit.models import AuditEntry
 
-from .conftest import RATE, upload, wav
+from tests.speech import human_speech
+
+from .conftest import upload, wav
 
 
 @pytest.fixture
-def item(tenant, narration):
-    verification = upload(tenant.producer.client, wav(narration[:2 * RATE])).json()
+def item(tenant):
+    verification = upload(tenant.producer.client, wav(human_speech("hts1"))).json()
     return ModerationItem.objects.get(verification_id=verification["id"])
 
 
@@ -107,10 +109,10 @@ def receiver(tenant):
 
 
 def test_signed_webhooks_reach_the_publishing_tool_for_verdicts_and_decisions(
-        tenant, receiver, narration, django_capture_on_commit_callbacks):
+        tenant, receiver, django_capture_on_commit_callbacks):
     _Receiver.fail_first = 1  # the first attempt fails; the retry delivers
     with django_capture_on_commit_callbacks(execute=True):
-        verification = upload(tenant.moderator.client, wav(narration[:2 * RATE])).json()
+        verification = upload(tenant.moderator.client, wav(human_speech("hts1"))).json()
     events = [(ok, event) for ok, event, _ in _Receiver.received]
     assert events == [(True, "verification.completed"), (True, "verification.completed")]
     assert _Receiver.received[-1][2]["data"]["verdict"] == "no_evidence"

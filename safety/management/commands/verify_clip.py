@@ -13,7 +13,8 @@ from safety.services import examine_clip
 
 
 class Command(JsonCommand):
-    help = ("Verify a clip: watermark, C2PA manifest and labels, fingerprint registry, voice identity, verdict. "
+    help = ("Verify a clip: watermark, C2PA manifest and labels, fingerprint registry, voice identity, "
+            "synthetic-speech detector, verdict. "
             "Without --org it runs as the platform operator (every organisation's voices, full details).")
 
     def add_arguments(self, parser) -> None:
@@ -40,6 +41,9 @@ class Command(JsonCommand):
             lines.append(f"generation: {result['generation_id']}")
         for match in result.get("voice_matches", []):
             lines.append(f"voice match ({match['kind']}): {match['name']} {match['similarity']}")
+        synthetic = result.get("synthetic_speech") or {}
+        if synthetic:
+            lines.append(f"synthetic speech: {synthetic.get('reason')}")
         return "\n".join(lines)
 
 

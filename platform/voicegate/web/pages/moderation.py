@@ -28,7 +28,7 @@ PAGE = gettext_lazy("The moderation desk")
 QUEUE_PAGE_SIZE = 25
 VERDICT_CLASS = {Verdict.GENERATED_HERE: "info", Verdict.LABELLED_AI_ELSEWHERE: "warn",
                  Verdict.POSSIBLE_CLONE_OF_ENROLLED_VOICE: "bad", Verdict.POSSIBLE_CLONE_OF_PROTECTED_VOICE: "bad",
-                 Verdict.NO_EVIDENCE: "neutral"}
+                 Verdict.LIKELY_AI_GENERATED: "warn", Verdict.NO_EVIDENCE: "neutral"}
 
 
 class UploadForm(forms.Form):
@@ -104,6 +104,15 @@ def _report_context(request: HttpRequest, verification, *, from_upload: bool = F
     watermark = report.get("watermark") or {}
     duration = (report.get("clip") or {}).get("duration_s") or verification.duration_s or 0
     segments = [{"start": a, "end": b, "label": _("watermark")} for a, b in watermark.get("segments") or []]
+    synthetic = report.get("synthetic_speech") or {}
+    threshold = (synthetic.get("model") or {}).get("threshold", 0.5)
+    suspicious = [{"start": a, "end": b, "label": _("sounds synthesised"), "color": "rgba(196, 48, 28, 0.22)"}
+                  for a, b in synthetic.get("suspicious_segments") or []]
+    # One bar per half-second hop (windows are 1 s long and overlap by half), height = probability.
+    synthetic_bars = [{"left": 100 * w["start_s"] / duration, "width": 100 * min(0.5, duration - w["start_s"]) / duration,
+                       "height": max(4.0, 100 * w["probability"]), "p": w["probability"], "start": w["start_s"],
+                       "end": w["end_s"], "flag": w["probability"] >= threshold and w.get("speech", 1) >= 0.5}
+                      for w in synthetic.get("segments") or [] if duration and w["start_s"] < duration]
     item = getattr(verification, "moderation", None)
     matches = (report.get("fingerprint") or {}).get("matches") or []
     # The watermark names the generation; when it was destroyed, the fingerprint still may.
@@ -111,7 +120,8 @@ def _report_context(request: HttpRequest, verification, *, from_upload: bool = F
     return {
         "matched_generation": matched,
         "v": verification, "r": report, "from_upload": from_upload, "duration": duration,
-        "segments": segments, "segments_json": json.dumps(segments),
+        "segments": segments, "segments_json": json.dumps(segments + suspicious),
+        "synthetic": synthetic, "synthetic_bars": synthetic_bars,
         "segment_bars": [{"left": 100 * s["start"] / duration, "width": 100 * (s["end"] - s["start"]) / duration,
                           "start": s["start"], "end": s["end"]} for s in segments] if duration else [],
         "item": item, "history": list(item.history.select_related("actor", "assigned_to")) if item else [],
