@@ -89,11 +89,12 @@ _LOCAL_Z = 2.5
 # frequency scale together), tempo (time only) and pitch (frequency only). The coarse pass tries
 # every _COARSE_EVERY-th grid point with a cheap sync search; the best few are refined on the grid.
 _WARP_STEP = 0.0025  # 0.25%: decoding a 10 s region needs the time scale within ~0.15%
-_WARP_LINES = ((-1, 1, 42), (-1, 0, 42), (0, 1, 24))  # (time exponent, frequency exponent, max |k|)
+_WARP_LINES = ((-1, 1, 44), (-1, 0, 44), (0, 1, 25))  # (time exponent, frequency exponent, max |k|)
 _COARSE_EVERY = 4  # 1%: the sync of one ~2.8 s window tolerates 0.5% of scale error
 _COARSE_PHASES = (0, 4, 8, 12)
 _COARSE_WINDOW_STEP = 32  # ~2 s between the coarse pass's sync windows (the fine pass uses every ~1 s)
-_COARSE_KEEP = 3  # coarse warps refined
+_COARSE_KEEP = 5  # coarse warps refined
+_FINE_DECODES = 4  # refined variants (of the 20 around each coarse warp) decoded, by their sync score
 _FINE_OFFSETS = (-1.5, -0.5, 0.5, 1.5)  # frames of anchor shift tried in refinement: the coarse phases' gaps
 _IDENTITY_SHARE = 0.5  # share of the 1e-6 false-positive budget kept by the unwarped search
 
@@ -133,6 +134,7 @@ class _Layout:
     dither: np.ndarray  # [SUPER_COLUMNS, N_PAIRS] dither in dB, uniform in [0, STEPS_DB[pair])
     sync: np.ndarray  # bool [SUPER_COLUMNS, N_PAIRS], the same every period
     bit_index: np.ndarray  # int [SUPER_COLUMNS, N_PAIRS], coded-bit index of data positions, -1 for sync
+    sync_phasors: np.ndarray  # [SUPER_COLUMNS, N_PAIRS] exp(2 pi i dither / step) on sync positions, 0 elsewhere
     sync_spectrum: np.ndarray  # FFT over columns of the conjugate sync phasors (for the sync search)
     mask_spectrum: np.ndarray  # real FFT over columns of the sync mask
 
@@ -152,7 +154,7 @@ def _layout(key: bytes) -> _Layout:
     repeat = (SUPER_PERIODS, 1)
     sync = np.tile(sync.reshape(shape), repeat)
     sync_conj = np.where(sync, np.exp(-2j * np.pi * dither / STEPS_DB), 0)
-    return _Layout(dither, sync, np.tile(bit_index.reshape(shape), repeat),
+    return _Layout(dither, sync, np.tile(bit_index.reshape(shape), repeat), np.conj(sync_conj),
                    sfft.fft(sync_conj.astype(np.complex64), axis=0), sfft.rfft(sync.astype(np.float32), axis=0))
 
 
@@ -558,6 +560,14 @@ def _sync_search(band_energy: np.ndarray, layout: _Layout, phases=range(FRAMES_P
     return found, phasors_by_phase, starts_by_phase
 
 
+def _sync_z(z: np.ndarray, shift: int, layout: _Layout) -> float:
+    """Sync statistic of the whole clip under one alignment."""
+    position = np.mod(np.arange(z.shape[0]) + shift, SUPER_COLUMNS)
+    sync_conj = np.conj(layout.sync_phasors)[position]
+    gain = float(np.real(np.sum(z * sync_conj)))
+    return gain / (math.sqrt(float(np.sum((z.real ** 2 + z.imag ** 2) * layout.sync[position]))) + 1e-9)
+
+
 def _window_sync_scores(z: np.ndarray, shift: int, layout: _Layout, starts: np.ndarray) -> np.ndarray:
     position = np.mod(np.arange(z.shape[0]) + shift, SUPER_COLUMNS)
     sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEPS_DB), 0)[position]
@@ -653,6 +663,7 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
         pivot = hyp.phase + (int(starts[hyp.window]) + _WINDOW_COLUMNS // 2) * FRAMES_PER_TILE
         received = pivot * warp.time_scale
         reach = _WARP_LINES[warp.line][2]
+        variants = []
         for k in range(max(-reach, warp.k - _COARSE_EVERY // 2), min(reach, warp.k + _COARSE_EVERY // 2) + 1):
             fine = _Warp(warp.line, k)
             for offset in _FINE_OFFSETS:
@@ -660,13 +671,17 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
                 z = _phasors(_tile_energy(retimed, hyp.phase))
                 fine_starts = _window_starts(z.shape[0])
                 window = int(np.argmin(np.abs(fine_starts - starts[hyp.window])))
-                # Original frame m was received at (received + offset) + (m - pivot) * time_scale.
-                timeline = (fine.time_scale, (received + offset - pivot * fine.time_scale) * HOP / INTERNAL_RATE)
-                result = _decode_hypothesis(z, _Hypothesis(hyp.phase, hyp.shift, window, hyp.z), layout, fine_starts,
-                                            hypotheses, threshold, fine, timeline)
-                if best_result is None or (result.detected, result.z_score) > (best_result.detected,
-                                                                               best_result.z_score):
-                    best_result = result
+                # Ranked by the sync over the whole clip: the anchored window alone is too noisy a guide.
+                sync = _sync_z(z, hyp.shift, layout)
+                variants.append((sync, fine, offset, z, fine_starts, window))
+        variants.sort(key=lambda variant: -variant[0])
+        for sync, fine, offset, z, fine_starts, window in variants[:_FINE_DECODES]:
+            # Original frame m was received at (received + offset) + (m - pivot) * time_scale.
+            timeline = (fine.time_scale, (received + offset - pivot * fine.time_scale) * HOP / INTERNAL_RATE)
+            result = _decode_hypothesis(z, _Hypothesis(hyp.phase, hyp.shift, window, sync), layout, fine_starts,
+                                        hypotheses, threshold, fine, timeline)
+            if best_result is None or (result.detected, result.z_score) > (best_result.detected, best_result.z_score):
+                best_result = result
         if best_result is not None and best_result.detected:
             break
     if best_result is None:
