@@ -16,6 +16,10 @@ Method (citations, so a reader can check the reasoning):
 - Synchronisation: a keyed pseudo-random sync pattern on a quarter of the tiles; the detector searches
   every tile phase and cyclic shift of the repeating period, so any excerpt longer than one period
   (2.048 s) plus a little decodes.
+- Speed, tempo and pitch changes: the detector searches a fixed grid of time x frequency scalings
+  (playback speed, tempo, pitch), undoing each on the STFT power (scaled band edges, re-read
+  frames), coarse to fine; the false-positive bound counts every grid point (docs/watermark.md).
+  Compare audiowmark's --detect-speed (S. Westerfeld), which searches replay speed only.
 - False positives: the detection statistic is a sum of cosines of dithered phases; with keyed uniform
   dithers each term has mean zero whatever the audio, so Hoeffding's inequality bounds the chance of
   a false detection. See docs/watermark.md for the derivation of the threshold.
