@@ -29,6 +29,8 @@ class RegistryMatch:
 # (like stop words); the rarest query hashes are read first, so a lookup's cost stays flat as the
 # registry grows while a true match keeps far more than MIN_SCORE aligned hashes.
 POSTING_BUDGET = 100_000
+# A warped query carries 66 variants' hashes of which one is right, so it reads more postings.
+WARP_POSTING_BUDGET = 400_000
 
 
 def _rarest_within_budget(counts: dict[int, int], budget: int) -> list[int]:
@@ -68,13 +70,13 @@ def _postings_for(wanted: list[int], budget: int | None = None) -> tuple[np.ndar
             np.concatenate(frame_parts).astype(np.int64))
 
 
-def find_in_registry(query: Sequence[tuple[int, int]], *, limit: int = 5, min_score: int | None = None
-                     ) -> list[RegistryMatch]:
+def find_in_registry(query: Sequence[tuple[int, int]], *, limit: int = 5, min_score: int | None = None,
+                     budget: int | None = None) -> list[RegistryMatch]:
     """Registered outputs the queried audio comes from, best first (one indexed read per hash chunk)."""
     wanted = sorted({int(value) for value, _ in query})
     if not wanted:
         return []
-    hashes, clips, frames = _postings_for(wanted)
+    hashes, clips, frames = _postings_for(wanted, budget)
     votes = vote(query, hashes, clips, frames, limit=limit, **({} if min_score is None else {"min_score": min_score}))
     if not votes:
         return []
@@ -88,7 +90,7 @@ def find_warped_in_registry(query: WarpedQuery, *, limit: int = 5) -> list[Regis
     """As find_in_registry, for a query sped up, slowed down or pitch-shifted: each variant of the
     warp grid votes apart; a match says which change it undid and where the upload starts."""
     matches = []
-    for found in find_in_registry(query.hashes, limit=limit, min_score=WARP_MIN_SCORE):
+    for found in find_in_registry(query.hashes, limit=limit, min_score=WARP_MIN_SCORE, budget=WARP_POSTING_BUDGET):
         warp, start, size = query.untag(found.vote.delta)
         untagged = Vote(found.vote.clip_id, found.vote.score, start, size)
         matches.append(RegistryMatch(found.generation_id, found.clip_id, found.organisation_id, untagged, warp))
