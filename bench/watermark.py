@@ -87,7 +87,8 @@ def attacks(unmarked_pool: list[np.ndarray]) -> dict[str, Attack]:
         "splice_3s": splice,
         "time_stretch_+5%": lambda x, sr, rng: ffmpeg_roundtrip(x, sr, ["-af", "atempo=1.05", "-c:a", "pcm_f32le"],
                                                                 "wav"),
-        "pitch_+5%": lambda x, sr, rng: resample(x, sr, int(round(sr * 1.05))) * 1.0,  # played at sr: pitch and speed -5%
+        # Played at sr, the resampled clip is 5% slower and lower (the name is kept from earlier runs).
+        "pitch_+5%": lambda x, sr, rng: resample(x, sr, int(round(sr * 1.05))) * 1.0,
     }
 
 
@@ -114,7 +115,8 @@ def warp_attacks() -> dict[str, Attack]:
         label = f"{name}_{'-1st' if factor == 1 / SEMITONE else '+1st' if factor == SEMITONE else f'{factor:.2f}'}"
         warp = WARP_ATTACKS[name]
         suite[f"{label}+mp3"] = lambda x, sr, rng, warp=warp, factor=factor: mp3(warp(x, sr, factor), sr)
-        suite[f"{label}+3s+mp3"] = lambda x, sr, rng, warp=warp, factor=factor: mp3(excerpt(warp(x, sr, factor), sr, rng), sr)
+        suite[f"{label}+3s+mp3"] = lambda x, sr, rng, warp=warp, factor=factor: mp3(
+            excerpt(warp(x, sr, factor), sr, rng), sr)
     return suite
 
 
@@ -265,7 +267,8 @@ def main() -> None:
         speed = result["speed_x_realtime_one_core"]
         print(f"\nSpeed (one core): embed {speed['embed']}x real time, detect {speed['detect']}x real time "
               f"(marked, unchanged); a 10 s unmarked clip (whole search) "
-              f"{speed['detect_10s_unmarked_cpu_s']['median']} s median, {speed['detect_10s_unmarked_cpu_s']['max']} s max")
+              f"{speed['detect_10s_unmarked_cpu_s']['median']} s median, "
+              f"{speed['detect_10s_unmarked_cpu_s']['max']} s max")
 
 
 if __name__ == "__main__":

@@ -574,7 +574,7 @@ def _sync_z(z: np.ndarray, shift: int, layout: _Layout) -> float:
 
 def _window_sync_scores(z: np.ndarray, shift: int, layout: _Layout, starts: np.ndarray) -> np.ndarray:
     position = np.mod(np.arange(z.shape[0]) + shift, SUPER_COLUMNS)
-    sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEPS_DB), 0)[position]
+    sync_conj = np.conj(layout.sync_phasors)[position]
     gain = np.real(np.sum(z * sync_conj, axis=1))
     power = np.sum(np.abs(z) ** 2 * layout.sync[position], axis=1)
     width = min(_WINDOW_COLUMNS, z.shape[0])
@@ -643,13 +643,15 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
     Coarse: every 1% warp, four tile phases, the best sync alignment of each. Fine: around each of
     the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
     sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
-    each is decoded. The union bound counts every fine warp x anchor window x coarse phase x
-    offset x shift x window run x codeword, whether or not the search visited it.
+    the _FINE_DECODES of these with the best whole-clip sync are decoded. The union bound counts
+    every fine warp x anchor window x coarse phase x offset x shift x window run x codeword,
+    whether or not the search visited it.
     """
     bands = functools.lru_cache(maxsize=None)(lambda freq_scale: power @ _band_weights(freq_scale))
     coarse: list[tuple[float, _Warp, _Hypothesis, np.ndarray]] = []
     for warp in _warp_grid(_COARSE_EVERY):
-        candidates, _, starts_by_phase = _sync_search(_retimed(bands(warp.freq_scale), warp.time_scale), layout, _COARSE_PHASES, keep=1,
+        retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
+        candidates, _, starts_by_phase = _sync_search(retimed, layout, _COARSE_PHASES, keep=1,
                                                       window_step=_COARSE_WINDOW_STEP)
         if candidates:
             best = candidates[0]
@@ -657,6 +659,7 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
     # Windows of the longest original timeline any grid warp gives (a slowed-down clip has more).
     longest = power.shape[0] / min(warp.time_scale for warp in _warp_grid())
     n_windows = len(_window_starts(int(longest) // FRAMES_PER_TILE))
+    # + 1: a fine step may land on the identity.
     hypotheses = ((len(_warp_grid()) + 1) * n_windows * len(_COARSE_PHASES) * len(_FINE_OFFSETS) / FRAMES_PER_TILE
                   * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
     threshold = _threshold_z(hypotheses)
