@@ -656,8 +656,9 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
         if candidates:
             best = candidates[0]
             coarse.append((best.z, warp, best, starts_by_phase[best.phase]))
-    # Windows of the longest original timeline any grid warp gives (a slowed-down clip has more).
-    longest = power.shape[0] / min(warp.time_scale for warp in _warp_grid())
+    # Windows of the longest original timeline any grid warp gives (a slowed-down clip has more); the
+    # anchored re-reading below can lengthen it by a fraction of a percent and a frame or two.
+    longest = 1.01 * (power.shape[0] + 3) / min(warp.time_scale for warp in _warp_grid())
     n_windows = len(_window_starts(int(longest) // FRAMES_PER_TILE))
     # + 1: a fine step may land on the identity.
     hypotheses = ((len(_warp_grid()) + 1) * n_windows * len(_COARSE_PHASES) * len(_FINE_OFFSETS) / FRAMES_PER_TILE
