@@ -178,18 +178,20 @@ def warp_grid() -> list[Warp]:
     return grid
 
 
-def _interpolation(size_out: int, size_in: int, scale: float, first_out: int = 0, first_in: int = 0) -> np.ndarray:
-    """[size_out, size_in] linear interpolation reading input index (first_out + i) * scale - first_in."""
-    position = (first_out + np.arange(size_out)) * scale - first_in
+def _resampled(values: np.ndarray, axis: int, size_out: int, scale: float, first_out: int = 0,
+               outside: float = 0.0) -> np.ndarray:
+    """``values`` read along ``axis`` at positions (first_out + i) * scale, i < size_out, by linear
+    interpolation; positions outside the input read ``outside``. Gathers only (no BLAS call)."""
+    size_in = values.shape[axis]
+    position = (first_out + np.arange(size_out)) * scale
     low = np.clip(np.floor(position).astype(np.int64), 0, size_in - 1)
     high = np.minimum(low + 1, size_in - 1)
-    frac = np.clip(position - low, 0.0, 1.0)
-    matrix = np.zeros((size_out, size_in), dtype=np.float32)
-    rows = np.arange(size_out)
-    np.add.at(matrix, (rows, low), 1.0 - frac)
-    np.add.at(matrix, (rows, high), frac)
-    matrix[(position < 0) | (position > size_in - 1)] = 0.0
-    return matrix
+    shape = [1, 1]
+    shape[axis] = size_out
+    frac = np.clip(position - low, 0.0, 1.0).astype(np.float32).reshape(shape)
+    out = np.take(values, low, axis=axis) * (1.0 - frac) + np.take(values, high, axis=axis) * frac
+    inside = ((position >= 0) & (position <= size_in - 1)).reshape(shape)
+    return np.where(inside, out, np.float32(outside))
 
 
 def _densest_excerpt(spectrogram: np.ndarray, frames: int) -> slice:
@@ -243,14 +245,11 @@ def warped_query(samples: np.ndarray, sample_rate: int) -> WarpedQuery:
     sizes = []
     if received.shape[1] == 0:
         return WarpedQuery(hashes, warps, excerpt.start or 0, (0,) * len(warps))
-    floor = float(received.min())
+    floor = float(received.min())  # outside the received clip: silence (its own floor), never a peak
     for variant, warp in enumerate(warps):
-        in_freq = _interpolation(HIGH_BIN - LOW_BIN, received.shape[0], warp.freq_scale, LOW_BIN)
+        in_freq = _resampled(received, 0, HIGH_BIN - LOW_BIN, warp.freq_scale, LOW_BIN, floor)
         frames = int((received.shape[1] - 1) / warp.time_scale) + 1
-        in_time = _interpolation(frames, received.shape[1], warp.time_scale)
-        # Outside the received clip the spectrogram is silence (its own floor), never a peak.
-        weight = in_time.sum(axis=1)
-        spectrogram = (in_freq @ received @ in_time.T) + floor * (1.0 - weight)[None, :]
+        spectrogram = _resampled(in_freq, 1, frames, warp.time_scale, 0, floor)
         tag = variant * _VARIANT_STRIDE
         variant_hashes = _hashes(_peaks(spectrogram))
         hashes += [(value, frame + tag) for value, frame in variant_hashes]

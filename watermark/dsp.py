@@ -317,14 +317,18 @@ def _warp_grid(every: int = 1) -> list[_Warp]:
             for k in range(-reach, reach + 1) if k and k % every == 0]
 
 
-@functools.lru_cache(maxsize=512)
-def _band_weights(freq_scale: float) -> np.ndarray:
-    """[bins, N_BANDS]: how much of each received STFT bin belongs to each original sub-band, when
-    every frequency was multiplied by ``freq_scale`` (fractional overlap of the scaled band edges)."""
-    centres = np.arange(N_FFT // 2 + 1)[:, None]
-    low = (FIRST_BIN + BINS_PER_BAND * np.arange(N_BANDS)[None, :] - 0.5) * freq_scale
-    high = low + BINS_PER_BAND * freq_scale
-    return np.clip(np.minimum(high, centres + 0.5) - np.maximum(low, centres - 0.5), 0.0, None).astype(np.float32)
+def _scaled_band_energy(power: np.ndarray, cumulative: np.ndarray, freq_scale: float) -> np.ndarray:
+    """[frames, N_BANDS] energies of the original sub-bands when every frequency was multiplied by
+    ``freq_scale``: the received power between the scaled band edges, bins split where an edge falls
+    inside them. ``cumulative`` is the power summed over bins, with a leading column of zeros.
+
+    Elementwise only (no BLAS call, so no thread pool is woken for it in a busy service).
+    """
+    # Bin k covers [k - 0.5, k + 0.5); an edge at x falls at cumulative index x + 0.5.
+    edges = (FIRST_BIN + BINS_PER_BAND * np.arange(N_BANDS + 1) - 0.5) * freq_scale + 0.5
+    index = np.minimum(np.floor(edges).astype(np.int64), power.shape[1] - 1)
+    at_edges = cumulative[:, index] + (edges - index) * power[:, index]
+    return (at_edges[:, 1:] - at_edges[:, :-1]).astype(np.float32)
 
 
 def _retimed(bands: np.ndarray, scale: float, pivot: float = 0.0, received_pivot: float = 0.0) -> np.ndarray:
@@ -647,7 +651,10 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
     every fine warp x anchor window x coarse phase x offset x shift x window run x codeword,
     whether or not the search visited it.
     """
-    bands = functools.lru_cache(maxsize=None)(lambda freq_scale: power @ _band_weights(freq_scale))
+    # Float64 sums: a quiet band's energy is a difference of two large running totals.
+    power = power.astype(np.float64)
+    cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
+    bands = functools.lru_cache(maxsize=None)(lambda freq_scale: _scaled_band_energy(power, cumulative, freq_scale))
     coarse: list[tuple[float, _Warp, _Hypothesis, np.ndarray]] = []
     for warp in _warp_grid(_COARSE_EVERY):
         retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
