@@ -8,6 +8,13 @@ over the 21-bit hash space of safety.fingerprint, with frame offsets; a query is
 ones. Rows live in a scratch table
 (hash, clip_id, frame) with a B-tree index on hash, the layout the Django registry uses; the
 table is dropped afterwards. PostgreSQL: 127.0.0.1:5432, user postgres, database test.
+
+    .venv/bin/python bench/fingerprint.py --warps [--filler-clips 10000]
+
+measures instead whether sped-up, tempo-changed and pitch-shifted registered outputs are found
+(real Piper speech registered among synthetic filler clips, looked up in memory with the
+platform's vote; the attacks are ffmpeg's atempo and rubberband, sox's tempo and pitch, and
+resampling), and the best score unregistered audio reaches under the warp search.
 """
 from __future__ import annotations
 
@@ -150,13 +157,96 @@ def bench_postgres(clips: int, per_clip: int) -> dict:
     return {**result, "load_s": round(load_s, 1), "bytes": size}
 
 
+def _registry(real: list[np.ndarray], filler_clips: int, per_clip: int):
+    """Sorted (hash, clip, frame) arrays: real clips 0..n-1, then synthetic filler clips."""
+    from safety.fingerprint import fingerprint
+
+    parts = [np.array([(h, i, f) for h, f in fingerprint(clip, 16000)], dtype=np.int64).reshape(-1, 3)
+             for i, clip in enumerate(real)]
+    for hashes, clip_ids, frames in synthetic_rows(filler_clips, per_clip):
+        parts.append(np.column_stack([hashes, clip_ids + len(real), frames]))
+    rows = np.concatenate(parts)
+    return rows[np.argsort(rows[:, 0], kind="stable")]
+
+
+def _lookup(rows: np.ndarray, query, min_score: int):
+    from safety.registry import vote
+
+    wanted = np.unique(np.array([h for h, _ in query], dtype=np.int64))
+    left, right = np.searchsorted(rows[:, 0], wanted, "left"), np.searchsorted(rows[:, 0], wanted, "right")
+    counts = right - left
+    picked = np.repeat(left - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    return vote(query, rows[picked, 0], rows[picked, 1], rows[picked, 2], min_score=min_score)
+
+
+def bench_warps(filler_clips: int) -> dict:
+    """Registered outputs after speed, tempo and pitch changes: found, by the plain lookup and the warp search."""
+    from safety.fingerprint import MIN_SCORE, WARP_MIN_SCORE, fingerprint, warped_query
+    from tests.speech import SENTENCES, speech
+    from tests.watermark.attacks import ATTACKS, WARP_ATTACKS
+
+    real = [np.concatenate([speech(a, "piper", 16000), speech(b, "piper", 16000)]).astype(np.float64)
+            for a, b in zip(SENTENCES[0::2], SENTENCES[1::2])]  # 6 clips of two sentences, no sentence twice
+    unregistered = [speech(text, "espeak", 16000).astype(np.float64) for text in SENTENCES]  # same words, other voice
+    unregistered += [np.random.default_rng(i).normal(0, 0.05, 5 * 16000) for i in range(4)]  # white noise
+    per_clip = int(round(measured_hashes_per_second() * 10))  # 10 s filler clips
+    rows = _registry(real, filler_clips, per_clip)
+    attacks = [("speed", 0.95), ("speed", 0.97), ("speed", 1.03), ("speed", 1.05), ("atempo", 0.95),
+               ("atempo", 1.05), ("sox_tempo", 0.95), ("sox_tempo", 1.05), ("sox_pitch", 0.95),
+               ("sox_pitch", 1.05), ("rubberband_pitch", 0.95), ("rubberband_pitch", 1.05)]
+    report: dict = {"registered_real_clips": len(real), "filler_clips": filler_clips, "rows": int(len(rows)),
+                    "attacks": {}}
+
+    def found(samples: np.ndarray, expected: int) -> tuple[bool, int, bool, int, float]:
+        plain = _lookup(rows, fingerprint(samples, 16000), MIN_SCORE)
+        started = time.process_time()
+        query = warped_query(samples, 16000)
+        warped = _lookup(rows, query.hashes, WARP_MIN_SCORE)
+        elapsed = time.process_time() - started
+        return (bool(plain) and plain[0].clip_id == expected, plain[0].score if plain else 0,
+                bool(warped) and warped[0].clip_id == expected, warped[0].score if warped else 0, elapsed)
+
+    for name, factor in attacks:
+        for excerpt in (None, 3.0):
+            label = f"{name}_{factor:.2f}" + ("+3s+mp3" if excerpt else "")
+            results = []
+            for i, clip in enumerate(real):
+                changed = WARP_ATTACKS[name](clip, 16000, factor)
+                if excerpt:
+                    start = int(0.3 * (changed.size - excerpt * 16000))
+                    changed = ATTACKS["mp3_64k"](changed[start:start + int(excerpt * 16000)], 16000)
+                results.append(found(changed, i))
+            report["attacks"][label] = {  # found_with_warp_search: by either lookup (the platform tries both)
+                "found_plain": f"{sum(r[0] for r in results)}/{len(results)}",
+                "found_with_warp_search": f"{sum(r[0] or r[2] for r in results)}/{len(results)}",
+                "median_warped_score": float(np.median([r[3] for r in results])),
+                "lookup_cpu_s_median": round(float(np.median([r[4] for r in results])), 3)}
+    false_matches, best = 0, 0
+    for samples in unregistered + [WARP_ATTACKS["speed"](x, 16000, 1.03) for x in unregistered[:12]]:
+        query = warped_query(samples, 16000)
+        votes = _lookup(rows, query.hashes, 1)
+        best = max(best, votes[0].score if votes else 0)
+        false_matches += bool(votes) and votes[0].score >= WARP_MIN_SCORE
+    report["unregistered"] = {"queries": len(unregistered) + 12, "false_matches": false_matches,
+                              "best_score": best, "warp_min_score": WARP_MIN_SCORE}
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--seconds-per-clip", type=float, default=1.0,
                         help="registered audio per synthetic clip (rows = clips x seconds x hashes/s)")
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--warps", action="store_true", help="speed/tempo/pitch robustness instead of latency")
+    parser.add_argument("--filler-clips", type=int, default=10_000)
     args = parser.parse_args()
+    if args.warps:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # lookup CPU time on one core
+            print(json.dumps(bench_warps(args.filler_clips), indent=2))
+        return
     density = measured_hashes_per_second()
     per_clip = max(1, int(round(density * args.seconds_per_clip)))
     report: dict = {"hashes_per_second_of_speech": round(density, 1), "frame_seconds": frame_seconds,

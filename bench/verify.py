@@ -8,6 +8,9 @@
   hash values follow the distribution of real speech fingerprints (Piper and espeak-ng sentences),
   written straight into the posting blocks of a scratch SQLite database, plus one real registered
   clip that a real 10 s query must find;
+- the same real clip played 5% faster (resampled), which only the warp search finds: the time of
+  `find_warped_in_registry(warped_query(...))` (the fallback `fingerprint_evidence` runs when the
+  plain lookup finds nothing), with the time to compute the warped query apart;
 - the registry's size on disk per hour of registered audio (compacted blocks, and fresh rows).
 
 Everything happens in a scratch database under /tmp that is deleted at the end.
@@ -115,10 +118,11 @@ def bench_registry(levels, clip_seconds: float, repeats: int = 15) -> dict:
     import numpy as np
     from django.db import connection
 
-    from safety.fingerprint import fingerprint
+    from safety.fingerprint import fingerprint, warped_query
     from safety.models import FingerprintHash, RegisteredClip
     from safety.registry import pack_postings
-    from safety.selectors import find_in_registry
+    from safety.selectors import find_in_registry, find_warped_in_registry
+    from tests.watermark.attacks import WARP_ATTACKS
     from safety.services import compact_fingerprints, register_fingerprint
 
     (p_anchor, p_df, p_dt), sample_size = _hash_marginals()
@@ -181,6 +185,15 @@ def bench_registry(levels, clip_seconds: float, repeats: int = 15) -> dict:
             t0 = time.perf_counter()
             found = find_in_registry(query)
             timings.append(time.perf_counter() - t0)
+        sped_up = WARP_ATTACKS["speed"](real[2 * 16000:12 * 16000], 16000, 1.05)
+        t0 = time.process_time()
+        warped = warped_query(sped_up, 16000)
+        warp_query_s = time.process_time() - t0
+        warped_timings = []
+        for _ in range(max(3, repeats // 5)):
+            t0 = time.perf_counter()
+            warped_found = find_warped_in_registry(warped)
+            warped_timings.append(time.perf_counter() - t0)
         size = db_file.stat().st_size
         hours = level * clip_seconds / 3600
         out["levels"][str(level)] = {
@@ -189,6 +202,11 @@ def bench_registry(levels, clip_seconds: float, repeats: int = 15) -> dict:
             "query_hashes": len(query), "found_real_clip": bool(found) and
             found[0].generation_id == "00000000-0000-0000-0000-0000000000aa",
             "best_score": found[0].vote.score if found else 0,
+            "sped_up_5pct": {"found_real_clip": bool(warped_found) and
+                             warped_found[0].generation_id == "00000000-0000-0000-0000-0000000000aa",
+                             "score": warped_found[0].vote.score if warped_found else 0,
+                             "query_hashes": len(warped.hashes), "warped_query_cpu_s": round(warp_query_s, 3),
+                             "lookup_ms_median": round(1000 * statistics.median(warped_timings), 1)},
             "db_file_mb": round(size / 1e6, 1), "mb_per_hour_of_audio": round(size / 1e6 / hours, 3),
             "build_s": round(build_s, 1)}
         print(json.dumps({"progress": level, **out["levels"][str(level)]}), file=sys.stderr, flush=True)

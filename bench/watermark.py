@@ -1,9 +1,11 @@
 """Benchmark of the DSP watermark: robustness per attack, false positives, quality and speed.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/watermark.py [--clips 50] [--json-only]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/watermark.py [--clips 50] [--json-only] [--no-warps]
 
 Prints one JSON object and then a Markdown table. Test speech is synthesized offline with the
-Piper voice (tests/speech.py) and cached; the attacks are made with ffmpeg, NumPy and SciPy.
+Piper voice (tests/speech.py) and cached; the attacks are made with ffmpeg, sox, NumPy and SciPy.
+Speed, tempo and pitch changes (tests/watermark/attacks.py's WARP_ATTACKS) are measured at each
+strength after MP3 64k, and on a random 3 s excerpt of the changed clip after MP3 64k.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from tests.speech import SENTENCES, speech  # noqa: E402
+from tests.watermark.attacks import SEMITONE, WARP_ATTACKS  # noqa: E402
 from watermark import dsp  # noqa: E402
 
 
@@ -84,8 +87,37 @@ def attacks(unmarked_pool: list[np.ndarray]) -> dict[str, Attack]:
         "splice_3s": splice,
         "time_stretch_+5%": lambda x, sr, rng: ffmpeg_roundtrip(x, sr, ["-af", "atempo=1.05", "-c:a", "pcm_f32le"],
                                                                 "wav"),
-        "pitch_+5%": lambda x, sr, rng: resample(x, sr, int(round(sr * 1.05))) * 1.0,  # played at sr: pitch and speed +5%
+        # Played at sr, the resampled clip is 5% slower and lower (the name is kept from earlier runs).
+        "pitch_+5%": lambda x, sr, rng: resample(x, sr, int(round(sr * 1.05))) * 1.0,
     }
+
+
+# (attack, strength) pairs: playback speed (resampling), tempo without pitch (ffmpeg atempo, sox tempo's
+# WSOLA, rubberband's phase vocoder), pitch without tempo (sox pitch, rubberband), at the issue's extremes.
+WARPS = [("speed", 0.90), ("speed", 0.95), ("speed", 1.05), ("speed", 1.10),
+         ("atempo", 0.90), ("atempo", 1.10), ("sox_tempo", 0.90), ("sox_tempo", 1.10),
+         ("rubberband_tempo", 0.90), ("rubberband_tempo", 1.10),
+         ("sox_pitch", 1 / SEMITONE), ("sox_pitch", SEMITONE),
+         ("rubberband_pitch", 1 / SEMITONE), ("rubberband_pitch", SEMITONE)]
+
+
+def warp_attacks() -> dict[str, Attack]:
+    """Each warp after MP3 64k, and a random 3 s excerpt of the warped clip after MP3 64k."""
+    def mp3(x, sr):
+        return ffmpeg_roundtrip(x, sr, ["-c:a", "libmp3lame", "-b:a", "64k"], "mp3")
+
+    def excerpt(x, sr, rng):
+        start = int(rng.integers(0, max(1, x.size - 3 * sr)))
+        return x[start:start + 3 * sr]
+
+    suite: dict[str, Attack] = {}
+    for name, factor in WARPS:
+        label = f"{name}_{'-1st' if factor == 1 / SEMITONE else '+1st' if factor == SEMITONE else f'{factor:.2f}'}"
+        warp = WARP_ATTACKS[name]
+        suite[f"{label}+mp3"] = lambda x, sr, rng, warp=warp, factor=factor: mp3(warp(x, sr, factor), sr)
+        suite[f"{label}+3s+mp3"] = lambda x, sr, rng, warp=warp, factor=factor: mp3(
+            excerpt(warp(x, sr, factor), sr, rng), sr)
+    return suite
 
 
 def clip_pairs(count: int) -> list[tuple[int, int]]:
@@ -130,26 +162,38 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=50)
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--json-only", action="store_true")
+    parser.add_argument("--no-warps", action="store_true", help="skip the speed/tempo/pitch rows")
+    parser.add_argument("--attacks", default="", help="only the attacks whose name contains one of these "
+                                                      "comma-separated strings (while iterating)")
     args = parser.parse_args()
     sr = args.sample_rate
     rng = np.random.default_rng(11)
     pool = [speech(s, "piper", 16000).astype(np.float64) for s in SENTENCES]
     suite = attacks(pool)
+    if not args.no_warps:
+        suite.update(warp_attacks())
+    if args.attacks:
+        wanted = args.attacks.split(",")
+        suite = {name: attack for name, attack in suite.items()
+                 if name in ("none", "mp3_64k", "noise_20db") or any(w in name for w in wanted)}
     clips = [np.concatenate([resample(pool[a], 16000, sr), resample(pool[b], 16000, sr)]) for a, b in clip_pairs(args.clips)]
-    per_attack: dict[str, dict[str, list[float]]] = {name: {"detected": [], "bits": [], "z": []} for name in suite}
+    per_attack: dict[str, dict[str, list[float]]] = {name: {"detected": [], "bits": [], "z": [], "seconds": []}
+                                                     for name in suite}
     embed_time = detect_time = audio_seconds = 0.0
     for clip in clips:
         payload = rng.bytes(4)
-        started = time.perf_counter()
+        started = time.process_time()
         marked = dsp.embed(clip, sr, payload).astype(np.float64)
-        embed_time += time.perf_counter() - started
+        embed_time += time.process_time() - started
         audio_seconds += clip.size / sr
         for name, attack in suite.items():
             attacked = attack(marked, sr, rng)
-            started = time.perf_counter()
+            started = time.process_time()  # CPU time of this one-thread process: other jobs do not count
             found = dsp.detect(attacked, sr)
+            elapsed = time.process_time() - started
+            per_attack[name]["seconds"].append(elapsed)
             if name == "none":
-                detect_time += time.perf_counter() - started
+                detect_time += elapsed
             per_attack[name]["detected"].append(float(found.detected and found.payload == payload))
             per_attack[name]["bits"].append(bit_accuracy(payload, found.decoded))
             per_attack[name]["z"].append(found.z_score)
@@ -157,12 +201,22 @@ def main() -> None:
                 per_attack[name].setdefault("wrong_payload", []).append(1.0)
     # False positives: unmarked speech (each clip, and each attacked) and music-like signals.
     false_positives, unmarked_trials, max_z = 0, 0, 0.0
+    unmarked_detect_s: list[float] = []  # seconds of detection per second of audio when the whole search runs
+    unmarked_attacks = [name for name in ("none", "mp3_64k", "noise_20db", "speed_1.05+mp3", "sox_pitch_+1st+mp3")
+                        if name in suite]
     for clip in clips:
-        for name in ("none", "mp3_64k", "noise_20db"):
-            found = dsp.detect(suite[name](clip, sr, rng), sr)
+        for name in unmarked_attacks:
+            attacked = suite[name](clip, sr, rng)
+            found = dsp.detect(attacked, sr)
             false_positives += int(found.detected)
             unmarked_trials += 1
             max_z = max(max_z, found.z_score)
+    # Detection time of a 10 s clip when nothing stops the search early (unmarked speech), CPU seconds.
+    for clip in clips[:20]:
+        ten = np.resize(clip, 10 * sr)
+        started = time.process_time()
+        dsp.detect(ten, sr)
+        unmarked_detect_s.append(time.process_time() - started)
     for _ in range(3):
         for name, signal in music_like(10.0, sr, rng).items():
             found = dsp.detect(signal, sr)
@@ -184,27 +238,37 @@ def main() -> None:
         "attacks": {name: {"detection_rate": round(float(np.mean(v["detected"])), 3),
                            "bit_accuracy": round(float(np.mean(v["bits"])), 4),
                            "median_z": round(float(np.median(v["z"])), 2),
+                           "min_z": round(float(np.min(v["z"])), 2),
+                           "detect_cpu_s_median": round(float(np.median(v["seconds"])), 3),
                            "wrong_payloads": int(sum(v.get("wrong_payload", [])))} for name, v in per_attack.items()},
         "false_positives": {"detections": false_positives, "trials": unmarked_trials, "max_z": round(max_z, 2)},
         "quality": quality,
         "speed_x_realtime_one_core": {"embed": round(audio_seconds / embed_time, 1),
-                                      "detect": round(audio_seconds / detect_time, 1)},
+                                      "detect": round(audio_seconds / detect_time, 1),
+                                      # unmarked audio: nothing stops the warp search early (the worst case)
+                                      "detect_10s_unmarked_cpu_s": {
+                                          "median": round(float(np.median(unmarked_detect_s)), 3),
+                                          "max": round(float(np.max(unmarked_detect_s)), 3)}},
         "threads": os.environ.get("OMP_NUM_THREADS"),
     }
     print(json.dumps(result, indent=2))
     if not args.json_only:
         print()
-        print("| attack | detection rate | bit accuracy | median z |")
-        print("| --- | --- | --- | --- |")
+        print("| attack | detection rate | bit accuracy | median z | min z | detect CPU s (median) |")
+        print("| --- | --- | --- | --- | --- | --- |")
         for name, row in result["attacks"].items():
-            print(f"| {name} | {row['detection_rate']:.2f} | {row['bit_accuracy']:.3f} | {row['median_z']:.1f} |")
+            print(f"| {name} | {row['detection_rate']:.2f} | {row['bit_accuracy']:.3f} | {row['median_z']:.1f} | "
+                  f"{row['min_z']:.1f} | {row['detect_cpu_s_median']:.2f} |")
         fp = result["false_positives"]
         print(f"\nFalse detections on unmarked audio: {fp['detections']} / {fp['trials']} (max z {fp['max_z']})")
         print("\n| sample rate | SNR dB (mean / min) | PESQ WB (mean / min) |\n| --- | --- | --- |")
         for rate, row in quality.items():
             print(f"| {rate} | {row['snr_db_mean']} / {row['snr_db_min']} | {row['pesq_wb_mean']} / {row['pesq_wb_min']} |")
         speed = result["speed_x_realtime_one_core"]
-        print(f"\nSpeed (one core): embed {speed['embed']}x real time, detect {speed['detect']}x real time")
+        print(f"\nSpeed (one core): embed {speed['embed']}x real time, detect {speed['detect']}x real time "
+              f"(marked, unchanged); a 10 s unmarked clip (whole search) "
+              f"{speed['detect_10s_unmarked_cpu_s']['median']} s median, "
+              f"{speed['detect_10s_unmarked_cpu_s']['max']} s max")
 
 
 if __name__ == "__main__":

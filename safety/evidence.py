@@ -77,11 +77,24 @@ class FingerprintHit:
     clip_offset_s: float
     query_offset_s: float
     generation: GenerationRef | None = None
+    time_scale: float = 1.0  # upload's duration / the registered output's (a tempo or speed change)
+    freq_scale: float = 1.0  # upload's pitch / the registered output's
 
     def as_dict(self) -> dict[str, Any]:
         return {"generation_id": self.generation_id, "score": self.score, "query_hashes": self.query_hashes,
                 "clip_offset_s": self.clip_offset_s, "query_offset_s": self.query_offset_s,
+                "time_scale": self.time_scale, "freq_scale": self.freq_scale,
                 "generation": self.generation.as_dict() if self.generation else None}
+
+    def change(self) -> str:
+        """The speed, tempo or pitch change the match undid, in words ('' when none)."""
+        if self.time_scale == 1.0 and self.freq_scale == 1.0:
+            return ""
+        if self.freq_scale == 1.0:
+            return f"tempo changed {100 * (1 / self.time_scale - 1):+.1f}%"
+        if self.time_scale == 1.0:
+            return f"pitch shifted {100 * (self.freq_scale - 1):+.1f}%"
+        return f"playback speed {100 * (self.freq_scale - 1):+.1f}%"
 
 
 @dataclass(frozen=True)
@@ -292,7 +305,8 @@ def _explain_generated_here(evidence: Evidence, generation_id: str | None) -> st
         agree = "confirms" if hit.generation_id == generation_id else "independently matches"
         parts.append(f"The fingerprint registry {agree} generation {hit.generation_id}"
                      f"{_when(ref) if not watermark.generation else ''}: {hit.score} of {hit.query_hashes} "
-                     f"landmark hashes align, starting {hit.clip_offset_s:.2f} s into the registered output.")
+                     f"landmark hashes align, starting {hit.clip_offset_s:.2f} s into the registered output"
+                     f"{f' ({hit.change()})' if hit.change() else ''}.")
     manifest = evidence.manifest
     if manifest.present:
         parts.append(_manifest_sentence(manifest))

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 
 from .evidence import GenerationRef
 from .models import FingerprintBlock, FingerprintHash, ModerationItem, RegisteredClip, Verification
+from .fingerprint import WARP_MIN_SCORE, Warp, WarpedQuery
 from .registry import POSTING, Vote, unpack_postings, vote
 
 # Bound the IN list: SQLite accepts 32766 parameters, and PostgreSQL plans short lists better.
@@ -21,12 +22,15 @@ class RegistryMatch:
     clip_id: int
     organisation_id: str | None
     vote: Vote
+    warp: Warp = Warp(1.0, 1.0)  # the speed/tempo/pitch change undone to find it
 
 
 # At most this many compacted postings are read per lookup. Common hashes carry little information
 # (like stop words); the rarest query hashes are read first, so a lookup's cost stays flat as the
 # registry grows while a true match keeps far more than MIN_SCORE aligned hashes.
 POSTING_BUDGET = 100_000
+# A warped query carries 66 variants' hashes of which one is right, so it reads more postings.
+WARP_POSTING_BUDGET = 400_000
 
 
 def _rarest_within_budget(counts: dict[int, int], budget: int) -> list[int]:
@@ -66,19 +70,31 @@ def _postings_for(wanted: list[int], budget: int | None = None) -> tuple[np.ndar
             np.concatenate(frame_parts).astype(np.int64))
 
 
-def find_in_registry(query: Sequence[tuple[int, int]], *, limit: int = 5) -> list[RegistryMatch]:
+def find_in_registry(query: Sequence[tuple[int, int]], *, limit: int = 5, min_score: int | None = None,
+                     budget: int | None = None) -> list[RegistryMatch]:
     """Registered outputs the queried audio comes from, best first (one indexed read per hash chunk)."""
     wanted = sorted({int(value) for value, _ in query})
     if not wanted:
         return []
-    hashes, clips, frames = _postings_for(wanted)
-    votes = vote(query, hashes, clips, frames, limit=limit)
+    hashes, clips, frames = _postings_for(wanted, budget)
+    votes = vote(query, hashes, clips, frames, limit=limit, **({} if min_score is None else {"min_score": min_score}))
     if not votes:
         return []
     registered = {clip.pk: clip for clip in RegisteredClip.objects.filter(pk__in=[v.clip_id for v in votes])}
     return [RegistryMatch(str(registered[v.clip_id].generation_id), v.clip_id,
                           str(registered[v.clip_id].organisation_id) if registered[v.clip_id].organisation_id else None, v)
             for v in votes if v.clip_id in registered]
+
+
+def find_warped_in_registry(query: WarpedQuery, *, limit: int = 5) -> list[RegistryMatch]:
+    """As find_in_registry, for a query sped up, slowed down or pitch-shifted: each variant of the
+    warp grid votes apart; a match says which change it undid and where the upload starts."""
+    matches = []
+    for found in find_in_registry(query.hashes, limit=limit, min_score=WARP_MIN_SCORE, budget=WARP_POSTING_BUDGET):
+        warp, start, size = query.untag(found.vote.delta)
+        untagged = Vote(found.vote.clip_id, found.vote.score, start, size)
+        matches.append(RegistryMatch(found.generation_id, found.clip_id, found.organisation_id, untagged, warp))
+    return matches
 
 
 def registry_size() -> dict[str, int]:

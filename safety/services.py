@@ -28,7 +28,7 @@ from voicegate.jobs import enqueue
 from . import conf, selectors
 from .evidence import (Evidence, FingerprintEvidence, FingerprintHit, Label, ManifestEvidence,
                        SyntheticSpeechEvidence, VoiceMatch, WatermarkEvidence, decide)
-from .fingerprint import fingerprint
+from .fingerprint import fingerprint, warped_query
 from .models import (VERDICT_PRIORITY, Decision, FingerprintBlock, FingerprintHash, ModerationEvent, ModerationItem,
                      ModerationStatus, RegisteredClip, Verdict, Verification, VerificationStatus, WebhookEvent)
 from .registry import pack_postings, unpack_postings
@@ -141,12 +141,16 @@ def synthetic_evidence(samples: np.ndarray, sample_rate: int) -> SyntheticSpeech
 
 def fingerprint_evidence(samples: np.ndarray, sample_rate: int, organisation) -> FingerprintEvidence:
     query = fingerprint(samples, sample_rate)
+    found = selectors.find_in_registry(query)
+    if not found:  # perhaps sped up, slowed down or pitch-shifted: undo each change of the grid
+        found = selectors.find_warped_in_registry(warped_query(samples, sample_rate))
     hits = []
-    for found in selectors.find_in_registry(query):
-        generation = selectors.generation_by_id(found.generation_id)
+    for match in found:
+        generation = selectors.generation_by_id(match.generation_id)
         ref = selectors.generation_ref(generation, organisation) if generation else None
-        hits.append(FingerprintHit(found.generation_id, found.vote.score, found.vote.query_hashes,
-                                   found.vote.clip_offset_s, found.vote.query_offset_s, ref))
+        hits.append(FingerprintHit(match.generation_id, match.vote.score, match.vote.query_hashes,
+                                   match.vote.clip_offset_s, match.vote.query_offset_s, ref,
+                                   round(match.warp.time_scale, 4), round(match.warp.freq_scale, 4)))
     return FingerprintEvidence(len(query), hits)
 
 

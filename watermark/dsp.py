@@ -16,6 +16,10 @@ Method (citations, so a reader can check the reasoning):
 - Synchronisation: a keyed pseudo-random sync pattern on a quarter of the tiles; the detector searches
   every tile phase and cyclic shift of the repeating period, so any excerpt longer than one period
   (2.048 s) plus a little decodes.
+- Speed, tempo and pitch changes: the detector searches a fixed grid of time x frequency scalings
+  (playback speed, tempo, pitch), undoing each on the STFT power (scaled band edges, re-read
+  frames), coarse to fine; the false-positive bound counts every grid point (docs/watermark.md).
+  Compare audiowmark's --detect-speed (S. Westerfeld), which searches replay speed only.
 - False positives: the detection statistic is a sum of cosines of dithered phases; with keyed uniform
   dithers each term has mean zero whatever the audio, so Hoeffding's inequality bounds the chance of
   a false detection. See docs/watermark.md for the derivation of the threshold.
@@ -82,6 +86,22 @@ _LOCAL_COLUMNS = 12  # ~0.77 s, for localisation
 _LOCAL_STEP = 4
 _LOCAL_Z = 2.5
 
+# Warp search (speed, tempo and pitch changes; see docs/watermark.md). A warp maps the original
+# timeline and spectrum onto the received ones: time_scale = received duration / original,
+# freq_scale = received frequency / original. Hypotheses lie on three lines through the identity,
+# each a fixed grid in log(scale) with step _WARP_STEP: playback speed (resampling: time and
+# frequency scale together), tempo (time only) and pitch (frequency only). The coarse pass tries
+# every _COARSE_EVERY-th grid point with a cheap sync search; the best few are refined on the grid.
+_WARP_STEP = 0.0025  # 0.25%: decoding a 10 s region needs the time scale within ~0.15%
+_WARP_LINES = ((-1, 1, 44), (-1, 0, 44), (0, 1, 25))  # (time exponent, frequency exponent, max |k|)
+_COARSE_EVERY = 4  # 1%: the sync of one ~2.8 s window tolerates 0.5% of scale error
+_COARSE_PHASES = (0, 4, 8, 12)
+_COARSE_WINDOW_STEP = 32  # ~2 s between the coarse pass's sync windows (the fine pass uses every ~1 s)
+_COARSE_KEEP = 5  # coarse warps refined
+_FINE_DECODES = 4  # refined variants (of the 20 around each coarse warp) decoded, by their sync score
+_FINE_OFFSETS = (-1.5, -0.5, 0.5, 1.5)  # frames of anchor shift tried in refinement: the coarse phases' gaps
+_IDENTITY_SHARE = 0.5  # share of the 1e-6 false-positive budget kept by the unwarped search
+
 _WINDOW = np.hanning(N_FFT + 1)[:-1]  # periodic Hann; at hop N/4, sum of squares is 1.5
 _OLA_NORM = float(np.sum(_WINDOW ** 2) / HOP)
 
@@ -98,13 +118,16 @@ class Detection:
     crc_ok: bool = False
     hypotheses: int = 0  # alignments x windows x valid codewords the bound accounts for
     decoded: bytes | None = None  # best-effort decode even when not detected (for bit-accuracy figures)
+    time_scale: float = 1.0  # received duration / original, of the warp the mark was found under
+    freq_scale: float = 1.0  # received frequency / original (playback speed or pitch shift)
 
     def as_dict(self) -> dict:
         return {"detected": self.detected, "confidence": round(self.confidence, 4),
                 "payload": self.payload.hex() if self.payload is not None else None,
                 "segments": [[round(a, 2), round(b, 2)] for a, b in self.segments],
                 "z_score": round(self.z_score, 2), "false_positive_bound": self.false_positive_bound,
-                "threshold_z": round(self.threshold_z, 2), "crc_ok": self.crc_ok}
+                "threshold_z": round(self.threshold_z, 2), "crc_ok": self.crc_ok,
+                "time_scale": self.time_scale, "freq_scale": self.freq_scale}
 
 
 # --- keyed layout --------------------------------------------------------------------------
@@ -115,6 +138,9 @@ class _Layout:
     dither: np.ndarray  # [SUPER_COLUMNS, N_PAIRS] dither in dB, uniform in [0, STEPS_DB[pair])
     sync: np.ndarray  # bool [SUPER_COLUMNS, N_PAIRS], the same every period
     bit_index: np.ndarray  # int [SUPER_COLUMNS, N_PAIRS], coded-bit index of data positions, -1 for sync
+    sync_phasors: np.ndarray  # [SUPER_COLUMNS, N_PAIRS] exp(2 pi i dither / step) on sync positions, 0 elsewhere
+    sync_spectrum: np.ndarray  # FFT over columns of the conjugate sync phasors (for the sync search)
+    mask_spectrum: np.ndarray  # real FFT over columns of the sync mask
 
 
 @functools.lru_cache(maxsize=8)
@@ -130,7 +156,10 @@ def _layout(key: bytes) -> _Layout:
     bit_index[order[N_SYNC:]] = np.arange(POSITIONS - N_SYNC) % _CODED_BITS
     shape = (COLUMNS_PER_PERIOD, N_PAIRS)
     repeat = (SUPER_PERIODS, 1)
-    return _Layout(dither, np.tile(sync.reshape(shape), repeat), np.tile(bit_index.reshape(shape), repeat))
+    sync = np.tile(sync.reshape(shape), repeat)
+    sync_conj = np.where(sync, np.exp(-2j * np.pi * dither / STEPS_DB), 0)
+    return _Layout(dither, sync, np.tile(bit_index.reshape(shape), repeat), np.conj(sync_conj),
+                   sfft.fft(sync_conj.astype(np.complex64), axis=0), sfft.rfft(sync.astype(np.float32), axis=0))
 
 
 # --- payload coding ------------------------------------------------------------------------
@@ -265,6 +294,60 @@ def _band_energy(spectrum: np.ndarray) -> np.ndarray:
     """[frames, N_BANDS] energies of the marked sub-bands."""
     power = np.abs(spectrum[:, FIRST_BIN:FIRST_BIN + N_BANDS * BINS_PER_BAND]) ** 2
     return power.reshape(power.shape[0], N_BANDS, BINS_PER_BAND).sum(axis=2)
+
+
+@dataclass(frozen=True)
+class _Warp:
+    """One point of the warp grid: ``k`` steps along line ``line`` of _WARP_LINES (k = 0: identity)."""
+    line: int
+    k: int
+
+    @property
+    def time_scale(self) -> float:
+        return math.exp(_WARP_LINES[self.line][0] * self.k * _WARP_STEP)
+
+    @property
+    def freq_scale(self) -> float:
+        return math.exp(_WARP_LINES[self.line][1] * self.k * _WARP_STEP)
+
+
+def _warp_grid(every: int = 1) -> list[_Warp]:
+    """Every warp the search may pick (every=1), or the coarse subset; the identity excluded."""
+    return [_Warp(line, k) for line, (_, _, reach) in enumerate(_WARP_LINES)
+            for k in range(-reach, reach + 1) if k and k % every == 0]
+
+
+def _scaled_band_energy(power: np.ndarray, cumulative: np.ndarray, freq_scale: float) -> np.ndarray:
+    """[frames, N_BANDS] energies of the original sub-bands when every frequency was multiplied by
+    ``freq_scale``: the received power between the scaled band edges, bins split where an edge falls
+    inside them. ``cumulative`` is the power summed over bins, with a leading column of zeros.
+
+    Elementwise only (no BLAS call, so no thread pool is woken for it in a busy service).
+    """
+    # Bin k covers [k - 0.5, k + 0.5); an edge at x falls at cumulative index x + 0.5.
+    edges = (FIRST_BIN + BINS_PER_BAND * np.arange(N_BANDS + 1) - 0.5) * freq_scale + 0.5
+    index = np.minimum(np.floor(edges).astype(np.int64), power.shape[1] - 1)
+    at_edges = cumulative[:, index] + (edges - index) * power[:, index]
+    return (at_edges[:, 1:] - at_edges[:, :-1]).astype(np.float32)
+
+
+def _retimed(bands: np.ndarray, scale: float, pivot: float = 0.0, received_pivot: float = 0.0) -> np.ndarray:
+    """[frames, N_BANDS] band energies on the original timeline, from the received ``bands``.
+
+    Original frame m is read at received frame ``received_pivot + (m - pivot) * scale`` (linear
+    interpolation between frames; frames outside the clip are empty).
+    """
+    n = bands.shape[0]
+    count = max(0, int(pivot + (n - 1 - received_pivot) / scale) + 1)
+    position = received_pivot + (np.arange(count) - pivot) * scale
+    inside = (position >= 0) & (position <= n - 1)
+    position = np.clip(position, 0, n - 1)
+    first = np.floor(position).astype(np.int64)
+    second = np.minimum(first + 1, n - 1)
+    frac = (position - first)[:, None].astype(np.float32)
+    out = bands[first] * (1 - frac) + bands[second] * frac
+    out[~inside] = 0.0
+    return out
 
 
 def _tile_energy(band_energy: np.ndarray, phase: int = 0) -> np.ndarray:
@@ -413,8 +496,8 @@ def _reliability(tiles: np.ndarray) -> np.ndarray:
     level = 10.0 * np.log10(np.minimum(tiles[:, 0::2], tiles[:, 1::2]) + 1e-20)
     if level.size == 0:
         return level
-    loud = np.percentile(level, 98)
-    floor = max(np.percentile(level, 20), loud - 60.0)
+    loud, quiet = np.percentile(level, [98, 20])
+    floor = max(quiet, loud - 60.0)
     return np.clip((level - floor - 3.0) / 12.0, 0.0, 1.0)
 
 
@@ -422,10 +505,10 @@ def _phasors(tiles: np.ndarray) -> np.ndarray:
     return _reliability(tiles) * np.exp(2j * np.pi * _ratio_db(tiles) / STEPS_DB)
 
 
-def _window_starts(n_columns: int) -> np.ndarray:
+def _window_starts(n_columns: int, step: int = _WINDOW_STEP) -> np.ndarray:
     if n_columns <= _WINDOW_COLUMNS:
         return np.array([0])
-    starts = np.arange(0, n_columns - _WINDOW_COLUMNS + 1, _WINDOW_STEP)
+    starts = np.arange(0, n_columns - _WINDOW_COLUMNS + 1, step)
     if starts[-1] != n_columns - _WINDOW_COLUMNS:
         starts = np.append(starts, n_columns - _WINDOW_COLUMNS)
     return starts
@@ -446,23 +529,23 @@ class _Hypothesis:
     z: float
 
 
-def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypothesis], dict, dict]:
-    """Sync statistic of every (phase, shift, window), by circular cross-correlation in the FFT domain."""
-    sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEPS_DB), 0)  # [Q, P]
-    sync_spectrum = sfft.fft(sync_conj.astype(np.complex64), axis=0)
-    mask_spectrum = sfft.rfft(layout.sync.astype(np.float32), axis=0)
+def _sync_search(band_energy: np.ndarray, layout: _Layout, phases=range(FRAMES_PER_TILE),
+                 keep: int = _CANDIDATES, window_step: int = _WINDOW_STEP) -> tuple[list[_Hypothesis], dict, dict]:
+    """Sync statistic of every (phase, shift, window), by circular cross-correlation in the FFT domain;
+    the best ``keep`` shifts of each phase, best first."""
+    sync_spectrum, mask_spectrum = layout.sync_spectrum, layout.mask_spectrum
     shifts = np.arange(SUPER_COLUMNS)
     found: list[_Hypothesis] = []
     phasors_by_phase = {}
     starts_by_phase = {}  # phases can differ by one column, hence in their windows
-    for phase in range(FRAMES_PER_TILE):
+    for phase in phases:
         tiles = _tile_energy(band_energy, phase)
         if tiles.shape[0] == 0:
             continue
         z = _phasors(tiles)
         phasors_by_phase[phase] = z
         n = z.shape[0]
-        starts = starts_by_phase[phase] = _window_starts(n)
+        starts = starts_by_phase[phase] = _window_starts(n, window_step)
         width = min(_WINDOW_COLUMNS, n)
         windows = np.zeros((len(starts), SUPER_COLUMNS, N_PAIRS), dtype=np.complex64)
         for i, start in enumerate(starts):
@@ -479,15 +562,23 @@ def _sync_search(band_energy: np.ndarray, layout: _Layout) -> tuple[list[_Hypoth
         scores = numerator[rows, lags] / np.sqrt(np.maximum(denominator[rows, lags], 1e-12))  # [W, S]
         best_windows = np.argmax(scores, axis=0)
         best_scores = scores[best_windows, shifts]
-        for shift in np.argsort(-best_scores)[:_CANDIDATES]:
+        for shift in np.argsort(-best_scores)[:keep]:
             found.append(_Hypothesis(phase, int(shift), int(best_windows[shift]), float(best_scores[shift])))
     found.sort(key=lambda h: -h.z)
     return found, phasors_by_phase, starts_by_phase
 
 
+def _sync_z(z: np.ndarray, shift: int, layout: _Layout) -> float:
+    """Sync statistic of the whole clip under one alignment."""
+    position = np.mod(np.arange(z.shape[0]) + shift, SUPER_COLUMNS)
+    sync_conj = np.conj(layout.sync_phasors)[position]
+    gain = float(np.real(np.sum(z * sync_conj)))
+    return gain / (math.sqrt(float(np.sum((z.real ** 2 + z.imag ** 2) * layout.sync[position]))) + 1e-9)
+
+
 def _window_sync_scores(z: np.ndarray, shift: int, layout: _Layout, starts: np.ndarray) -> np.ndarray:
     position = np.mod(np.arange(z.shape[0]) + shift, SUPER_COLUMNS)
-    sync_conj = np.where(layout.sync, np.exp(-2j * np.pi * layout.dither / STEPS_DB), 0)[position]
+    sync_conj = np.conj(layout.sync_phasors)[position]
     gain = np.real(np.sum(z * sync_conj, axis=1))
     power = np.sum(np.abs(z) ** 2 * layout.sync[position], axis=1)
     width = min(_WINDOW_COLUMNS, z.shape[0])
@@ -508,16 +599,31 @@ def _threshold_z(hypotheses: float) -> float:
 
 
 def detect(audio: np.ndarray, sample_rate: int, *, key: bytes = DEFAULT_KEY) -> Detection:
-    """Look for the mark; return the payload when the false-positive bound is at most 1e-6."""
+    """Look for the mark, also under playback-speed, tempo and pitch changes; return the payload when
+    the false-positive bound is at most 1e-6."""
     layout = _layout(key)
     x8 = _to_internal(np.asarray(audio, dtype=np.float64).ravel(), sample_rate)
-    band_energy = _band_energy(_stft(x8))
-    if band_energy.shape[0] < FRAMES_PER_TILE * 4:
+    spectrum = _stft(x8)
+    if spectrum.shape[0] < FRAMES_PER_TILE * 4:
         return Detection(False, 0.0, None)
+    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+    unwarped = _detect_unwarped(_band_energy(spectrum), layout)
+    if unwarped.detected:
+        return unwarped
+    warped = _detect_warped(power, layout)
+    return warped if warped.detected or warped.z_score > unwarped.z_score else unwarped
+
+
+def _hypotheses(n_windows: int) -> float:
+    """Union-bound count of one alignment grid: phase x shift x contiguous run of windows x valid codeword."""
+    return FRAMES_PER_TILE * SUPER_COLUMNS * n_windows * (n_windows + 1) / 2 * 2.0 ** (8 * PAYLOAD_BYTES)
+
+
+def _detect_unwarped(band_energy: np.ndarray, layout: _Layout) -> Detection:
+    """Today's search on the received grid, holding _IDENTITY_SHARE of the false-positive budget."""
     candidates, phasors_by_phase, starts_by_phase = _sync_search(band_energy, layout)
     n_windows = max(len(starts) for starts in starts_by_phase.values())
-    # Union bound: every phase x shift x contiguous run of windows x valid (CRC-passing) codeword.
-    hypotheses = FRAMES_PER_TILE * SUPER_COLUMNS * n_windows * (n_windows + 1) / 2 * 2.0 ** (8 * PAYLOAD_BYTES)
+    hypotheses = _hypotheses(n_windows) / _IDENTITY_SHARE
     threshold = _threshold_z(hypotheses)
     best: Detection | None = None
     seen: set[tuple[int, int]] = set()
@@ -535,8 +641,72 @@ def detect(audio: np.ndarray, sample_rate: int, *, key: bytes = DEFAULT_KEY) -> 
     return best
 
 
+def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
+    """Coarse-to-fine search over the warp grid, holding the rest of the false-positive budget.
+
+    Coarse: every 1% warp, four tile phases, the best sync alignment of each. Fine: around each of
+    the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
+    sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
+    the _FINE_DECODES of these with the best whole-clip sync are decoded. The union bound counts
+    every fine warp x anchor window x coarse phase x offset x shift x window run x codeword,
+    whether or not the search visited it.
+    """
+    # Float64 sums: a quiet band's energy is a difference of two large running totals.
+    power = power.astype(np.float64)
+    cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
+    bands = functools.lru_cache(maxsize=None)(lambda freq_scale: _scaled_band_energy(power, cumulative, freq_scale))
+    coarse: list[tuple[float, _Warp, _Hypothesis, np.ndarray]] = []
+    for warp in _warp_grid(_COARSE_EVERY):
+        retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
+        candidates, _, starts_by_phase = _sync_search(retimed, layout, _COARSE_PHASES, keep=1,
+                                                      window_step=_COARSE_WINDOW_STEP)
+        if candidates:
+            best = candidates[0]
+            coarse.append((best.z, warp, best, starts_by_phase[best.phase]))
+    # Windows of the longest original timeline any grid warp gives (a slowed-down clip has more); the
+    # anchored re-reading below can lengthen it by a fraction of a percent and a frame or two.
+    longest = 1.01 * (power.shape[0] + 3) / min(warp.time_scale for warp in _warp_grid())
+    n_windows = len(_window_starts(int(longest) // FRAMES_PER_TILE))
+    # + 1: a fine step may land on the identity.
+    hypotheses = ((len(_warp_grid()) + 1) * n_windows * len(_COARSE_PHASES) * len(_FINE_OFFSETS) / FRAMES_PER_TILE
+                  * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
+    threshold = _threshold_z(hypotheses)
+    coarse.sort(key=lambda entry: -entry[0])
+    best_result: Detection | None = None
+    for _, warp, hyp, starts in coarse[:_COARSE_KEEP]:
+        # The anchor: the centre of the window the sync found, in original frames, and where it was received.
+        pivot = hyp.phase + (int(starts[hyp.window]) + _WINDOW_COLUMNS // 2) * FRAMES_PER_TILE
+        received = pivot * warp.time_scale
+        reach = _WARP_LINES[warp.line][2]
+        variants = []
+        for k in range(max(-reach, warp.k - _COARSE_EVERY // 2), min(reach, warp.k + _COARSE_EVERY // 2) + 1):
+            fine = _Warp(warp.line, k)
+            for offset in _FINE_OFFSETS:
+                retimed = _retimed(bands(fine.freq_scale), fine.time_scale, pivot, received + offset)
+                z = _phasors(_tile_energy(retimed, hyp.phase))
+                fine_starts = _window_starts(z.shape[0])
+                window = int(np.argmin(np.abs(fine_starts - starts[hyp.window])))
+                # Ranked by the sync over the whole clip: the anchored window alone is too noisy a guide.
+                sync = _sync_z(z, hyp.shift, layout)
+                variants.append((sync, fine, offset, z, fine_starts, window))
+        variants.sort(key=lambda variant: -variant[0])
+        for sync, fine, offset, z, fine_starts, window in variants[:_FINE_DECODES]:
+            # Original frame m was received at (received + offset) + (m - pivot) * time_scale.
+            timeline = (fine.time_scale, (received + offset - pivot * fine.time_scale) * HOP / INTERNAL_RATE)
+            result = _decode_hypothesis(z, _Hypothesis(hyp.phase, hyp.shift, window, sync), layout, fine_starts,
+                                        hypotheses, threshold, fine, timeline)
+            if best_result is None or (result.detected, result.z_score) > (best_result.detected, best_result.z_score):
+                best_result = result
+        if best_result is not None and best_result.detected:
+            break
+    if best_result is None:
+        return Detection(False, 0.0, None)
+    return best_result
+
+
 def _decode_hypothesis(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, starts: np.ndarray,
-                       hypotheses: float, threshold: float) -> Detection:
+                       hypotheses: float, threshold: float, warp: _Warp = _Warp(0, 0),
+                       timeline: tuple[float, float] = (1.0, 0.0)) -> Detection:
     width = min(_WINDOW_COLUMNS, z.shape[0])
     window_scores = _window_sync_scores(z, hyp.shift, layout, starts)
     first = last = hyp.window
@@ -553,9 +723,10 @@ def _decode_hypothesis(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, starts:
     bound = min(1.0, hypotheses * math.exp(-0.5 * z_score ** 2)) if z_score > 0 else 1.0
     detected = crc_ok and bound <= FALSE_POSITIVE_TARGET
     confidence = _confidence(bound)
-    segments = _segments(z, hyp, layout, payload) if detected else []
+    segments = _segments(z, hyp, layout, payload, timeline) if detected else []
     return Detection(detected, confidence, payload if detected else None, segments, z_score, bound, threshold,
-                     crc_ok, int(min(hypotheses, 2 ** 62)), payload)
+                     crc_ok, int(hypotheses), payload, round(warp.time_scale, 4),
+                     round(warp.freq_scale, 4))
 
 
 def _decode_region(z: np.ndarray, shift: int, layout: _Layout, region: slice) -> tuple[bytes, bool, float]:
@@ -578,8 +749,10 @@ def _confidence(bound: float) -> float:
     return float(np.clip(-math.log10(bound) / 12.0, 0.0, 1.0)) + 0.0  # never -0.0
 
 
-def _segments(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, payload: bytes) -> list[tuple[float, float]]:
-    """Seconds that carry the mark: local correlation with the decoded codeword, ~0.8 s windows."""
+def _segments(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, payload: bytes,
+              timeline: tuple[float, float] = (1.0, 0.0)) -> list[tuple[float, float]]:
+    """Seconds of the received clip that carry the mark: local correlation with the decoded codeword,
+    ~0.8 s windows; ``timeline`` = (scale, offset) maps original seconds to received ones."""
     n = z.shape[0]
     position = np.mod(np.arange(n) + hyp.shift, SUPER_COLUMNS)
     expected_phase = np.exp(-2j * np.pi * layout.dither / STEPS_DB) * (1.0 - 2.0 * _coded_pattern(payload, layout))
@@ -596,14 +769,15 @@ def _segments(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, payload: bytes) 
     for start, g, p in zip(local_starts, num, den):
         if p > 1e-6 and g / math.sqrt(p) >= _LOCAL_Z:
             carried[start:start + width] = True
-    column_seconds = FRAMES_PER_TILE * HOP / INTERNAL_RATE
-    offset = hyp.phase * HOP / INTERNAL_RATE
+    scale, shift_s = timeline
+    column_seconds = FRAMES_PER_TILE * HOP / INTERNAL_RATE * scale
+    offset = hyp.phase * HOP / INTERNAL_RATE * scale + shift_s
     segments: list[list[float]] = []
     for c in np.flatnonzero(carried):
         begin = offset + c * column_seconds
-        end = begin + column_seconds + (N_FFT - HOP) / INTERNAL_RATE
+        end = begin + column_seconds + (N_FFT - HOP) / INTERNAL_RATE * scale
         if segments and begin - segments[-1][1] <= 0.5:
             segments[-1][1] = end
         else:
             segments.append([begin, end])
-    return [(round(a, 3), round(b, 3)) for a, b in segments]
+    return [(round(max(a, 0.0), 3), round(b, 3)) for a, b in segments]

@@ -35,6 +35,15 @@ def test_fingerprint_alone_is_generated_here_when_the_watermark_is_gone():
     assert "No intact watermark" in finding.explanation and "40 of 300" in finding.explanation
 
 
+def test_a_fingerprint_found_after_a_speed_change_says_which_change():
+    hit = FingerprintHit("gen-2", 40, 250, 3.2, 0.0, None, time_scale=0.9512, freq_scale=1.0513)
+    finding = decide(evidence(fingerprint=FingerprintEvidence(300, [hit])))
+    assert finding.verdict == "generated_here" and "(playback speed +5.1%)" in finding.explanation
+    assert FingerprintHit("g", 9, 9, 0, 0, None, 1.0, 1.0592).change() == "pitch shifted +5.9%"
+    assert FingerprintHit("g", 9, 9, 0, 0, None, 1.0526, 1.0).change() == "tempo changed -5.0%"
+    assert hit.as_dict()["time_scale"] == 0.9512
+
+
 def test_our_valid_manifest_alone_is_generated_here():
     manifest = ManifestEvidence(present=True, valid=True, ours=True, ai_generated=True, generation_id="gen-3",
                                 claim_generator="voicegate/1.0", signature_valid=True, hash_binding_valid=True)

@@ -68,3 +68,25 @@ def test_lookup_reads_the_rarest_hashes_first_within_its_budget(tenant, narratio
     monkeypatch.setattr(selectors, "POSTING_BUDGET", 40)
     found = find_in_registry(fingerprint(marked[2 * RATE:6 * RATE], RATE))
     assert found[0].generation_id == str(generation.pk) and 8 <= found[0].vote.score <= 41
+
+
+def test_sped_up_tempo_changed_or_pitch_shifted_output_is_still_found(tenant, narration, other_speech):
+    from safety.fingerprint import warped_query
+    from safety.selectors import find_warped_in_registry
+    from tests.watermark.attacks import WARP_ATTACKS
+
+    generation, marked = produce(tenant.organisation, tenant.producer.user, narration)
+    compact_fingerprints()
+    for attack, factor, time_scale, freq_scale in [("speed", 1.05, 1 / 1.05, 1.05), ("speed", 0.96, 1 / 0.96, 0.96),
+                                                   ("atempo", 0.95, 1 / 0.95, 1.0),
+                                                   ("sox_pitch", 1.05, 1.0, 1.05)]:
+        changed = WARP_ATTACKS[attack](marked, RATE, factor)
+        if attack != "atempo":  # WSOLA keeps some stretches of the original timing, hence some plain hashes
+            assert find_in_registry(fingerprint(changed, RATE)) == [], "the plain hashes must not survive"
+        found = find_warped_in_registry(warped_query(changed, RATE))
+        assert found and found[0].generation_id == str(generation.pk), (attack, factor)
+        assert abs(found[0].warp.time_scale / time_scale - 1) < 0.011, (attack, found[0].warp)
+        assert abs(found[0].warp.freq_scale / freq_scale - 1) < 0.011, (attack, found[0].warp)
+        assert found[0].vote.clip_offset_s < 0.5  # the upload starts where the output does
+    assert find_warped_in_registry(warped_query(other_speech, RATE)) == []
+    assert find_warped_in_registry(warped_query(WARP_ATTACKS["speed"](other_speech, RATE, 1.04), RATE)) == []

@@ -39,3 +39,28 @@ ATTACKS = {
     "gain_+10db_clipped": lambda x, sr: np.clip(x * 10 ** 0.5, -1.0, 1.0),
     "lowpass_4k": lambda x, sr: ffmpeg(x, sr, ["-af", "lowpass=f=4000", "-c:a", "pcm_f32le"], "wav"),
 }
+
+
+def sox(samples: np.ndarray, sr: int, effect: list[str]) -> np.ndarray:
+    raw = ["-t", "f32", "-r", str(sr), "-c", "1"]
+    out = subprocess.run(["sox", *raw, "-", *raw, "-", *effect], input=np.asarray(samples, np.float32).tobytes(),
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(out, np.float32).astype(np.float64)
+
+
+def playback_speed(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Played ``factor`` times faster (a resampled clip played at the original rate): pitch up, shorter."""
+    ratio = Fraction(factor).limit_denominator(400)
+    return resample_poly(samples, ratio.denominator, ratio.numerator)
+
+
+SEMITONE = 2 ** (1 / 12)
+# Speed, tempo and pitch changes: (attack, factor) -> samples. Tempo keeps pitch, pitch keeps tempo.
+WARP_ATTACKS = {
+    "speed": lambda x, sr, f: playback_speed(x, f),
+    "atempo": lambda x, sr, f: ffmpeg(x, sr, ["-af", f"atempo={f}", "-c:a", "pcm_f32le"], "wav"),
+    "sox_tempo": lambda x, sr, f: sox(x, sr, ["tempo", "-s", f"{f}"]),
+    "rubberband_tempo": lambda x, sr, f: ffmpeg(x, sr, ["-af", f"rubberband=tempo={f}", "-c:a", "pcm_f32le"], "wav"),
+    "sox_pitch": lambda x, sr, f: sox(x, sr, ["pitch", f"{1200 * np.log2(f):.2f}"]),
+    "rubberband_pitch": lambda x, sr, f: ffmpeg(x, sr, ["-af", f"rubberband=pitch={f}", "-c:a", "pcm_f32le"], "wav"),
+}
