@@ -650,7 +650,10 @@ def voice_matching_reference(organisation, data: bytes) -> Voice:
     if decoded.duration_s < REFERENCE_MIN_SECONDS:
         raise DomainError(f"reference_audio is {decoded.duration_s:.1f} s long; at least {REFERENCE_MIN_SECONDS:.0f} s "
                           "of speech is needed to recognise the voice")
-    embedding = embed_speaker(decoded.samples, decoded.sample_rate)
+    try:
+        embedding = embed_speaker(decoded.samples, decoded.sample_rate)
+    except ValueError as exc:  # silence or noise: no voice to recognise
+        raise DomainError(f"reference_audio cannot be used: {exc}; send a clip of the voice speaking") from exc
     scored = [(voice, speaker_similarity(embedding, voice.embedding_vector()))
               for voice in voices_for(organisation) if voice.embedding]
     threshold = speaker_threshold()
