@@ -46,6 +46,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("THROTTLE_SYNTHESIS_USER", "3/min", "Generations allowed per user (DRF rate syntax: N/sec|min|hour|day)."),
     Variable("THROTTLE_SYNTHESIS_ORG", "60/min", "Generations allowed per organisation."),
     Variable("THROTTLE_API_USER", "600/min", "Any API request, per user."),
+    Variable("API_MAX_PAGE_SIZE", "200", "Largest `?limit=` a list endpoint accepts (default page: 50 rows); a larger one, or an `?offset=` over 1,000,000,000, is a 400."),
     Variable("LOG_LEVEL", "INFO", "Root log level."),
     Variable("VOICEGATE_MODEL_CACHE", "~/.cache/voicegate", "Where model files assembled at first use are kept (the Whisper weights, the CPU-tuned Kokoro model)."),
     Variable("VOICEGATE_KOKORO_TUNED", "on", "Run Kokoro as a CPU-tuned rewrite (float 2-D convolutions, built once into the model cache; up to ~25% faster, CPU-dependent); `off` runs the packaged int8 model, as does any failure to build the rewrite (logged)."),

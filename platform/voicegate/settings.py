@@ -215,12 +215,16 @@ REST_FRAMEWORK = {
         "synthesis_user": os.environ.get("THROTTLE_SYNTHESIS_USER", "3/min"),
         "synthesis_org": os.environ.get("THROTTLE_SYNTHESIS_ORG", "60/min"),
     },
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "voicegate.api.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "voicegate.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+API_MAX_PAGE_SIZE = int(os.environ.get("API_MAX_PAGE_SIZE", "200"))
+if API_MAX_PAGE_SIZE < REST_FRAMEWORK["PAGE_SIZE"]:
+    raise ImproperlyConfigured(f"API_MAX_PAGE_SIZE={API_MAX_PAGE_SIZE} is below the default page size "
+                               f"({REST_FRAMEWORK['PAGE_SIZE']})")
 SPECTACULAR_SETTINGS = {
     "TITLE": "voicegate API",
     "DESCRIPTION": "Consent-gated voice cloning with watermarking, provenance and verification.",
