@@ -63,7 +63,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PROVENANCE_PRIVATE_KEY", "var/provenance/leaf.key", "PEM private key of the signing leaf."),
     Variable("PROVENANCE_TRUST_ANCHORS", "var/provenance/root.pem", "PEM root certificates trusted when validating manifests of uploaded clips."),
     Variable("CONSENT_SPEAKER_THRESHOLD", "0.72", "Speaker-similarity (Resemblyzer cosine) a consent statement must reach against the references."),
-    Variable("VERIFY_MAX_BYTES", "104857600", "Largest clip accepted for verification, in bytes (100 MB)."),
+    Variable("VERIFY_MAX_BYTES", "100000000", "Largest clip accepted for verification, in bytes (100 MB; messages show it in MB of 10^6 bytes)."),
     Variable("VERIFY_MAX_SECONDS", "1800", "Longest clip accepted for verification, in seconds."),
     Variable("VERIFY_SYNC_SECONDS", "120", "Clips up to this long are verified in the request; longer ones run as a job (202 + status URL)."),
     Variable("VERIFY_VOICE_ANALYSIS_SECONDS", "6", "At most this much speech is analysed for voice identity (the speaker embedding is the slow part)."),
