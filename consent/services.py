@@ -624,19 +624,15 @@ def erase_voice(voice: Voice, *, actor=None, reason: str = "the owner asked for 
 # ---- protected voices ----------------------------------------------------------------------
 
 def embed_recordings(uploads: Sequence[AudioUpload]) -> list[np.ndarray]:
-    """Speaker embeddings of recordings of a voice to protect (no quality gate: public clips are rarely clean)."""
-    from consent.speaker import embed_speaker
+    """Speaker embeddings of recordings of a voice to protect, after the same checks as enrollment.
 
+    A protected voice is matched against every enrollment and every verified clip, so noise or
+    silence stored as one would match (or block) anything: its recordings pass the reference
+    quality checks (speech, noise, one speaker, ...) or are refused with the reason.
+    """
     if not uploads:
         raise DomainError("upload at least one recording of the protected voice")
-    embeddings = []
-    for upload in uploads:
-        decoded = _decode(upload)
-        try:
-            embeddings.append(embed_speaker(decoded.samples, decoded.sample_rate))
-        except ValueError as exc:
-            raise DomainError(f"{upload.name}: {exc}") from exc
-    return embeddings
+    return [clip.embedding for clip in check_references(uploads)]
 
 
 def add_protected_voice(*, organisation: Organisation | None, name: str, reason: str,
