@@ -27,7 +27,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SECRET_KEY", "(a random key generated once and kept in var/secret_key)",
              "Django's secret key; set it explicitly in production (all web and worker processes share it)."),
     Variable("VOICEGATE_VAR_DIR", "var/", "Folder for the SQLite file, the generated secret key and local media."),
-    Variable("SECURE_COOKIES", "off", "Mark session and CSRF cookies Secure (turn on behind HTTPS)."),
+    Variable("SECURE_COOKIES", "off", "Mark session and CSRF cookies Secure and send HSTS (`Strict-Transport-Security: max-age=31536000` on HTTPS requests); turn on behind HTTPS."),
     Variable("DEBUG", "off", "Django debug mode; `make run` turns it on."),
     Variable("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]", "Comma-separated host names the service answers."),
     Variable("CSRF_TRUSTED_ORIGINS", "(empty)", "Comma-separated origins trusted for CSRF (e.g. https://voice.example.org)."),

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "voicegate.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "voicegate.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -206,6 +207,10 @@ USE_TZ = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and read_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind HTTPS (SECURE_COOKIES on): browsers are told to use HTTPS only, for a year. Django sends
+# the header on requests it sees as secure (TLS to Django, or a proxy set up with SECURE_PROXY_SSL_HEADER).
+SECURE_HSTS_SECONDS = 31_536_000 if SESSION_COOKIE_SECURE else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {
