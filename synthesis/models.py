@@ -52,6 +52,8 @@ class Generation(models.Model):
     delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.JOB)
     celery_task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started this job")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                            help_text="a running job's worker renews this; past it, the job is reaped")
 
     text = models.TextField(help_text="visible to the owner organisation only; audit and manifest get the hash")
     text_hash = models.CharField(max_length=64, db_index=True, help_text="sha256 of the text (UTF-8)")

@@ -159,17 +159,29 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
 
 
 # --------------------------------------------------------------------------- running
-def claim_generation(generation_id: Any, task_id: str = "") -> Generation | None:
+def lease_s() -> float:
+    return float(getattr(settings, "SYNTHESIS_LEASE_S", 60))
+
+
+def claim_generation(generation_id: Any, task_id: str = "", *, leased: bool = False) -> Generation | None:
     """Mark the generation running (attempt + 1) or return None when there is nothing to do.
 
+    ``leased`` (a Celery worker, which renews it) gives the attempt a lease of SYNTHESIS_LEASE_S;
+    in-process runs have none (no other process could take them over).
+
     A generation already succeeded, failed or cancelled is never run again (a redelivered task
-    after a crash that came after the commit). One found 'running' is a redelivery after a
-    killed worker: it is taken over, up to SYNTHESIS_MAX_ATTEMPTS attempts.
+    after a crash that came after the commit). One found 'running' with a live lease belongs to
+    another worker (a duplicate delivery): left alone. One found 'running' whose lease ran out is
+    a redelivery after a killed worker: it is taken over, up to SYNTHESIS_MAX_ATTEMPTS attempts.
     """
     with transaction.atomic():
         generation = (Generation.objects.select_for_update().select_related("organisation")
                       .filter(pk=generation_id).first())
         if generation is None or generation.status not in ACTIVE_STATUSES:
+            return None
+        now = timezone.now()
+        if generation.status == GenerationStatus.RUNNING and generation.lease_expires_at is not None \
+                and generation.lease_expires_at > now:
             return None
         if generation.attempts >= max_attempts():
             _mark_failed(generation, f"gave up after {generation.attempts} attempts (the worker stopped each time)")
@@ -177,11 +189,82 @@ def claim_generation(generation_id: Any, task_id: str = "") -> Generation | None
         generation.status = GenerationStatus.RUNNING
         generation.attempts += 1
         generation.progress = 0.0
-        generation.started_at = generation.started_at or timezone.now()
+        generation.started_at = generation.started_at or now
+        generation.lease_expires_at = now + timezone.timedelta(seconds=lease_s()) if leased else None
         if task_id:
             generation.celery_task_id = task_id
-        generation.save(update_fields=["status", "attempts", "progress", "started_at", "celery_task_id"])
+        generation.save(update_fields=["status", "attempts", "progress", "started_at", "lease_expires_at",
+                                       "celery_task_id"])
     return generation
+
+
+class LeaseHeartbeat:
+    """Renews a claimed generation's lease every third of SYNTHESIS_LEASE_S, on its own thread.
+
+    Used by the Celery task: while the worker lives, the job's lease stays ahead of now; when
+    the worker is killed the renewals stop and the reaper takes the job back.
+    """
+
+    def __init__(self, generation_id: Any):
+        import threading
+
+        self.generation_id = generation_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{generation_id}", daemon=True)
+
+    def __enter__(self) -> LeaseHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(lease_s() / 3):
+                Generation.objects.filter(pk=self.generation_id, status=GenerationStatus.RUNNING).update(
+                    lease_expires_at=timezone.now() + timezone.timedelta(seconds=lease_s()))
+        except Exception:  # the job itself reports failures; a lost renewal only risks a takeover
+            logger.exception("lease renewal of generation %s stopped", self.generation_id)
+        finally:
+            connection.close()
+
+
+def reap_expired_generations() -> dict[str, list[str]]:
+    """Re-queue (or fail, past SYNTHESIS_MAX_ATTEMPTS) background jobs whose worker stopped renewing their lease.
+
+    Runs when a worker starts and every SYNTHESIS_REAPER_INTERVAL_S in each worker
+    (synthesis.tasks), and from ``manage.py reap_jobs``. Safe to run anywhere, any number of
+    times at once: each job is taken under its row lock, and outputs stay exactly-once because
+    a late worker's attempt no longer matches the job's (complete_generation checks it).
+    """
+    from synthesis.tasks import run_generation
+
+    reaped: dict[str, list[str]] = {"requeued": [], "failed": []}
+    expired = Generation.objects.filter(status=GenerationStatus.RUNNING, delivery=Delivery.JOB,
+                                        lease_expires_at__lt=timezone.now()).values_list("pk", flat=True)
+    for generation_id in list(expired[:100]):
+        with transaction.atomic():
+            generation = Generation.objects.select_for_update().filter(
+                pk=generation_id, status=GenerationStatus.RUNNING, lease_expires_at__lt=timezone.now()).first()
+            if generation is None:
+                continue
+            if generation.attempts >= max_attempts():
+                _mark_failed(generation, f"gave up after {generation.attempts} attempts (the worker stopped each time)")
+                reaped["failed"].append(str(generation.pk))
+                continue
+            generation.status = GenerationStatus.QUEUED
+            generation.progress = 0.0
+            generation.lease_expires_at = None
+            generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+            generation.save(update_fields=["status", "progress", "lease_expires_at", "celery_task_id"])
+            record_audit("synthesis.requeued", actor=None, organisation=generation.organisation_id, target=generation,
+                         details={"reason": "the worker stopped renewing the job's lease", "attempts": generation.attempts})
+            reaped["requeued"].append(str(generation.pk))
+    return reaped
 
 
 def _report_progress(generation_id: Any, fraction: float) -> None:
@@ -252,11 +335,23 @@ def render_pieces(prepared: PreparedRender,
 
 
 def execute_generation(generation_id: Any, *, task_id: str = "",
-                       on_progress: Callable[[float], None] | None = None) -> Generation | None:
-    """Run one generation to its single output. Safe to call again for the same id."""
-    generation = claim_generation(generation_id, task_id)
+                       on_progress: Callable[[float], None] | None = None,
+                       heartbeat: bool = False) -> Generation | None:
+    """Run one generation to its single output. Safe to call again for the same id.
+
+    ``heartbeat`` (Celery workers) keeps the job's lease renewed while it runs.
+    """
+    generation = claim_generation(generation_id, task_id, leased=heartbeat)
     if generation is None:
         return Generation.objects.filter(pk=generation_id).first()
+    if heartbeat:
+        with LeaseHeartbeat(generation.pk):
+            return _execute_claimed(generation, generation_id, on_progress)
+    return _execute_claimed(generation, generation_id, on_progress)
+
+
+def _execute_claimed(generation: Generation, generation_id: Any,
+                     on_progress: Callable[[float], None] | None) -> Generation:
     try:
         pieces = list(render_pieces(prepare_render(generation), on_progress))
         samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
@@ -280,8 +375,8 @@ def complete_generation(generation: Generation, samples: np.ndarray, sample_rate
     try:
         with transaction.atomic():
             locked = Generation.objects.select_for_update().get(pk=generation.pk)
-            if locked.status != GenerationStatus.RUNNING:
-                return locked
+            if locked.status != GenerationStatus.RUNNING or locked.attempts != generation.attempts:
+                return locked  # cancelled, or reaped and taken over by a later attempt: not this one's output
             if default_storage.exists(name):  # left by an attempt that crashed before committing
                 default_storage.delete(name)
             saved = default_storage.save(name, ContentFile(packaged.data))
@@ -295,6 +390,7 @@ def complete_generation(generation: Generation, samples: np.ndarray, sample_rate
             locked.progress = 1.0
             locked.error = ""
             locked.finished_at = timezone.now()
+            locked.lease_expires_at = None
             locked.save()
             generation_completed.send(sender=Generation, generation=locked, samples=samples, sample_rate=sample_rate)
             record_audit("synthesis.completed", actor=locked.user, organisation=locked.organisation_id,

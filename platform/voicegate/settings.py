@@ -107,7 +107,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis redelivers an unacknowledged message (a killed worker's) only after this long; running
+# jobs do not wait for it: their lease (SYNTHESIS_LEASE_S) runs out and the reaper re-queues them.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_S", "3600"))}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -170,6 +172,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # --- models, synthesis, provenance, consent --------------------------------------------
 MODEL_CACHE_DIR = Path(os.environ.get("VOICEGATE_MODEL_CACHE") or Path.home() / ".cache" / "voicegate")
 SYNTHESIS_MAX_ATTEMPTS = int(os.environ.get("SYNTHESIS_MAX_ATTEMPTS", "3"))
+SYNTHESIS_LEASE_S = float(os.environ.get("SYNTHESIS_LEASE_S", "60"))
+SYNTHESIS_REAPER_INTERVAL_S = float(os.environ.get("SYNTHESIS_REAPER_INTERVAL_S", "30"))
 SYNTHESIS_ENROLLMENT_BUDGET_S = float(os.environ.get("SYNTHESIS_ENROLLMENT_BUDGET_S", "300"))
 WATERMARK_ENGINE = read_choice("WATERMARK_ENGINE", "dsp", ("dsp", "audioseal"))
 WATERMARK_AUDIOSEAL_GENERATOR = os.environ.get("WATERMARK_AUDIOSEAL_GENERATOR") or None

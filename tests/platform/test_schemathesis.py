@@ -63,7 +63,7 @@ def test_no_operation_answers_a_server_error(live_server, tmp_path, settings):
                "--max-time", str(TIME_BUDGET_S), "--no-shrink", "--workers", "1", "--request-timeout", "60",
                "--continue-on-failure", "--header", f"Authorization: Token {tenant.admin.token}",
                "--report", "ndjson", "--report-ndjson-path", str(report), "--no-color", "--warnings", "off"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=TIME_BUDGET_S + 120)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=TIME_BUDGET_S + 120, cwd=tmp_path)
     assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     events = _events(report)
     assert len(events) > 20, run.stdout[-3000:]  # the run really exercised the API

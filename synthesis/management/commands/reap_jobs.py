@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from voicegate.commands import JsonCommand
+
+from synthesis import services
+
+
+class Command(JsonCommand):
+    help = ("Re-queue (or fail, past SYNTHESIS_MAX_ATTEMPTS) synthesis jobs whose worker stopped renewing their "
+            "lease; every Celery worker also does this at start and every SYNTHESIS_REAPER_INTERVAL_S.")
+
+    def run(self, **options):
+        return services.reap_expired_generations()
+
+    def describe(self, result):
+        return f"re-queued {len(result['requeued'])}, failed {len(result['failed'])}"
