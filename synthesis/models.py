@@ -52,6 +52,8 @@ class Generation(models.Model):
     delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.JOB)
     celery_task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started this job")
+    waiting_for_enrollment = models.BooleanField(
+        default=False, help_text="queued behind its voice's enrollment; enqueued once the enrollment is ready")
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
                                             help_text="a running job's worker renews this; past it, the job is reaped")
 

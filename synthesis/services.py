@@ -125,8 +125,12 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
                          details={"reason": refusal.message, "text_sha256": digest, "language": resolved,
                                   "use": request.use})
         raise
-    if require_enrolled:
+    waiting = False
+    if require_enrolled or delivery != Delivery.JOB:
+        # Synchronous and streamed deliveries answer now: they cannot wait minutes for an enrollment.
         assert_enrolled_for(voice, resolved)
+    else:
+        waiting = not is_enrolled_for(voice, resolved)
     info = language_info(resolved)
     with transaction.atomic():
         generation = Generation(
@@ -135,7 +139,7 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
             language=request.language, resolved_language=resolved, instruct=request.instruct,
             speed=request.speed, use=request.use, output_format=request.output_format,
             audible_label=request.audible_label, engine=info.engine, quality_tier=info.tier,
-            watermark_key=new_watermark_key())
+            watermark_key=new_watermark_key(), waiting_for_enrollment=waiting)
         generation.full_clean()
         try:
             with transaction.atomic():
@@ -149,13 +153,36 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
                               "speed": request.speed, "use": request.use, "format": request.output_format,
                               "audible_label": request.audible_label, "delivery": delivery,
                               "engine": info.engine, "tier": info.tier,
-                              "watermark_payload": generation.watermark_payload.hex()})
-        if delivery == Delivery.JOB:
+                              "watermark_payload": generation.watermark_payload.hex(),
+                              "waiting_for_enrollment": waiting})
+        if waiting:  # runs when the enrollment is ready (release_waiting_generations), on its own queue
+            if start_enrollment(voice, user).status == EnrollmentStatus.READY:  # finished meanwhile
+                release_waiting_generations(voice)
+        elif delivery == Delivery.JOB:
             from synthesis.tasks import run_generation
 
             generation.celery_task_id = enqueue(run_generation, str(generation.pk))
             generation.save(update_fields=["celery_task_id"])
     return generation
+
+
+def release_waiting_generations(voice: Voice, *, failure: str | None = None) -> int:
+    """The voice's enrollment finished: enqueue the jobs waiting for it, or fail them with ``failure``."""
+    from synthesis.tasks import run_generation
+
+    released = 0
+    waiting = Generation.objects.select_for_update().filter(voice=voice, waiting_for_enrollment=True,
+                                                            status=GenerationStatus.QUEUED)
+    for generation in waiting:
+        generation.waiting_for_enrollment = False
+        if failure:
+            generation.save(update_fields=["waiting_for_enrollment"])
+            _mark_failed(generation, f"the voice's enrollment failed: {failure}")
+            continue
+        generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+        generation.save(update_fields=["waiting_for_enrollment", "celery_task_id"])
+        released += 1
+    return released
 
 
 # --------------------------------------------------------------------------- running
@@ -283,16 +310,13 @@ def _assert_still_allowed(generation: Generation) -> ConsentRecord:
 
 
 def profile_for(generation: Generation, plan: pipeline.SynthesisPlan) -> VoiceProfile | None:
-    """The voice's cached enrollment; enrolled now (within the budget) when there is none yet."""
+    """The voice's cached enrollment (Conflict when it is not ready: jobs wait for it, see request_synthesis)."""
     engine = get_engine(plan.engine_name)
     if not engine.clones_voice:
         return load_profile(generation.voice)  # basic engines only borrow the pitch, if any
     profile = load_profile(generation.voice)
-    if profile is None:
-        artifact = start_enrollment(generation.voice, generation.user, run_now=True)
-        if artifact.status != EnrollmentStatus.READY:
-            raise DomainError(f"the voice could not be enrolled: {artifact.error or 'unknown reason'}")
-        profile = load_profile(generation.voice)
+    if profile is None:  # enrollment runs on its own queue, never inside a synthesis job
+        assert_enrolled_for(generation.voice, plan.language)
     return profile
 
 
@@ -497,16 +521,21 @@ def synthesize_now(*, user, voice: Voice, require_enrolled: bool = False,
     return result
 
 
+def is_enrolled_for(voice: Voice, language: str) -> bool:
+    """Whether the voice can be spoken in ``language`` now (ready enrollment, or an engine that does not clone)."""
+    if not get_engine(language_info(language).engine).clones_voice:
+        return True
+    return VoiceProfileArtifact.objects.filter(voice=voice, status=EnrollmentStatus.READY).exists()
+
+
 def assert_enrolled_for(voice: Voice, language: str) -> None:
     """Conflict (409) unless the voice's enrollment is ready (or the language's engine does not clone voices)."""
-    engine = get_engine(language_info(language).engine)
-    if not engine.clones_voice:
+    if is_enrolled_for(voice, language):
         return
     artifact = VoiceProfileArtifact.objects.filter(voice=voice).first()
-    if artifact is None or artifact.status != EnrollmentStatus.READY:
-        state = "has not been enrolled" if artifact is None else f"enrollment is {artifact.status}"
-        raise Conflict(f"voice {voice.name!r} {state}; enroll it first (POST /api/v1/voices/{voice.pk}/enrollment/ "
-                       "or manage.py enroll_voice), then try again")
+    state = "has not been enrolled" if artifact is None else f"enrollment is {artifact.status}"
+    raise Conflict(f"voice {voice.name!r} {state}; enroll it first (POST /api/v1/voices/{voice.pk}/enrollment/ "
+                   "or manage.py enroll_voice), then try again")
 
 
 def read_output(generation: Generation) -> bytes:
@@ -664,6 +693,7 @@ def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], 
                          details={"artifact": str(locked.pk), "engine": locked.engine,
                                   "similarity": locked.similarity, "baseline_similarity": locked.baseline_similarity,
                                   "elapsed_s": locked.elapsed_s})
+            release_waiting_generations(voice)
     except BaseException:
         if saved is not None:
             _delete_quietly(saved)
@@ -690,6 +720,7 @@ def _enrollment_failed(artifact_id: Any, message: str) -> VoiceProfileArtifact |
         artifact.save(update_fields=["status", "error"])
         record_audit("synthesis.enrollment_failed", organisation=artifact.voice.organisation_id, target=artifact.voice,
                      details={"reason": message[:500]})
+        release_waiting_generations(artifact.voice, failure=message)
     return artifact
 
 

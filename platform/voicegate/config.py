@@ -57,6 +57,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("VOICEGATE_KOKORO_THREADS", "(CPU count, at most 4)", "onnxruntime intra-op threads per Kokoro session."),
     Variable("VOICEGATE_SYNTHESIS_ENGINES", "kokoro,espeak", "Synthesis engines in priority order (e.g. `cosyvoice,kokoro,espeak` once a CosyVoice model directory is provided)."),
     Variable("SYNTHESIS_MAX_ATTEMPTS", "3", "Attempts of a synthesis job before it is marked failed (a killed worker's job is retried)."),
+    Variable("SYNTHESIS_ENROLL_ON_CONSENT", "on", "Start a voice's enrollment (on the `enrollment` queue) as soon as its consent is verified; a synthesis job for a voice still enrolling waits for it (`waiting_for`: the voice's enrollment)."),
     Variable("SYNTHESIS_LEASE_S", "60", "A Celery worker running a synthesis job renews the job's lease every third of this; a job whose lease ran out (its worker was killed) is re-queued by the reaper, or failed after `SYNTHESIS_MAX_ATTEMPTS`."),
     Variable("SYNTHESIS_REAPER_INTERVAL_S", "30", "How often each Celery worker runs the reaper (it also runs once when the worker starts; `manage.py reap_jobs` runs it by hand)."),
     Variable("CELERY_VISIBILITY_TIMEOUT_S", "3600", "Seconds Redis waits before redelivering a message no worker acknowledged; must exceed the longest job (an enrollment: 5 minutes)."),

@@ -172,6 +172,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # --- models, synthesis, provenance, consent --------------------------------------------
 MODEL_CACHE_DIR = Path(os.environ.get("VOICEGATE_MODEL_CACHE") or Path.home() / ".cache" / "voicegate")
 SYNTHESIS_MAX_ATTEMPTS = int(os.environ.get("SYNTHESIS_MAX_ATTEMPTS", "3"))
+SYNTHESIS_ENROLL_ON_CONSENT = read_bool("SYNTHESIS_ENROLL_ON_CONSENT", True)
 SYNTHESIS_LEASE_S = float(os.environ.get("SYNTHESIS_LEASE_S", "60"))
 SYNTHESIS_REAPER_INTERVAL_S = float(os.environ.get("SYNTHESIS_REAPER_INTERVAL_S", "30"))
 SYNTHESIS_ENROLLMENT_BUDGET_S = float(os.environ.get("SYNTHESIS_ENROLLMENT_BUDGET_S", "300"))
