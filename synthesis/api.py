@@ -87,14 +87,16 @@ class GenerationSerializer(serializers.ModelSerializer):
     ai_generated = serializers.SerializerMethodField()
     audio_url = serializers.SerializerMethodField()
     stream_url = serializers.SerializerMethodField()
-    waiting_for = serializers.SerializerMethodField(help_text="what a queued job waits for, e.g. the voice's enrollment")
+    waiting_for = serializers.SerializerMethodField(
+        help_text="what a queued job waits for, e.g. the voice's enrollment")
 
     class Meta:
         model = Generation
         fields = ("id", "status", "progress", "error", "delivery", "voice", "voice_name", "user", "text",
                   "text_sha256", "characters", "language", "resolved_language", "instruct", "speed", "use",
                   "format", "audible_label", "engine", "quality_tier", "options", "watermark_payload",
-                  "ai_generated", "duration_s", "sample_rate", "audio_url", "stream_url", "waiting_for", "labels", "manifest",
+                  "ai_generated", "duration_s", "sample_rate", "audio_url", "stream_url", "waiting_for", "labels",
+                  "manifest",
                   "attempts", "created_at", "started_at", "finished_at")
         read_only_fields = fields
 

@@ -129,6 +129,9 @@ class VoiceProfileArtifact(models.Model):
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started this enrollment")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                            help_text="renewed by the enrollment's worker; past it, it is reaped")
     budget_s = models.FloatField(default=300.0)
     profile_file = models.FileField(max_length=255, blank=True)
     similarity = models.FloatField(null=True, blank=True, help_text="speaker similarity to held-out reference audio")

@@ -226,15 +226,16 @@ def claim_generation(generation_id: Any, task_id: str = "", *, leased: bool = Fa
 
 
 class LeaseHeartbeat:
-    """Renews a claimed generation's lease every third of SYNTHESIS_LEASE_S, on its own thread.
+    """Renews a claimed job's lease (a Generation's, or ``model``'s: an enrollment) every third of SYNTHESIS_LEASE_S.
 
     Used by the Celery task: while the worker lives, the job's lease stays ahead of now; when
     the worker is killed the renewals stop and the reaper takes the job back.
     """
 
-    def __init__(self, generation_id: Any):
+    def __init__(self, generation_id: Any, model=None):
         import threading
 
+        self.model = model or Generation
         self.generation_id = generation_id
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{generation_id}", daemon=True)
@@ -252,7 +253,7 @@ class LeaseHeartbeat:
 
         try:
             while not self._stop.wait(lease_s() / 3):
-                Generation.objects.filter(pk=self.generation_id, status=GenerationStatus.RUNNING).update(
+                self.model.objects.filter(pk=self.generation_id, status="running").update(
                     lease_expires_at=timezone.now() + timezone.timedelta(seconds=lease_s()))
         except Exception:  # the job itself reports failures; a lost renewal only risks a takeover
             logger.exception("lease renewal of generation %s stopped", self.generation_id)
@@ -289,9 +290,45 @@ def reap_expired_generations() -> dict[str, list[str]]:
             generation.celery_task_id = enqueue(run_generation, str(generation.pk))
             generation.save(update_fields=["status", "progress", "lease_expires_at", "celery_task_id"])
             record_audit("synthesis.requeued", actor=None, organisation=generation.organisation_id, target=generation,
-                         details={"reason": "the worker stopped renewing the job's lease", "attempts": generation.attempts})
+                         details={"reason": "the worker stopped renewing the job's lease",
+                                  "attempts": generation.attempts})
             reaped["requeued"].append(str(generation.pk))
+    reaped.update(_reap_expired_enrollments())
     return reaped
+
+
+def _reap_expired_enrollments() -> dict[str, list[str]]:
+    reaped: dict[str, list[str]] = {"enrollments_requeued": [], "enrollments_failed": []}
+    expired = VoiceProfileArtifact.objects.filter(status=EnrollmentStatus.RUNNING,
+                                                  lease_expires_at__lt=timezone.now()).values_list("pk", flat=True)
+    for artifact_id in list(expired[:100]):
+        outcome = _requeue_enrollment(artifact_id)
+        if outcome:
+            reaped[f"enrollments_{outcome}"].append(str(artifact_id))
+    return reaped
+
+
+def _requeue_enrollment(artifact_id: Any) -> str | None:
+    """'requeued', 'failed' (past SYNTHESIS_MAX_ATTEMPTS) or None (its lease is no longer expired)."""
+    from synthesis.tasks import enroll_voice
+
+    with transaction.atomic():
+        artifact = VoiceProfileArtifact.objects.select_for_update().select_related("voice").filter(
+            pk=artifact_id, status=EnrollmentStatus.RUNNING, lease_expires_at__lt=timezone.now()).first()
+        if artifact is None:
+            return None
+        if artifact.attempts >= max_attempts():
+            _enrollment_failed(artifact_id, f"gave up after {artifact.attempts} attempts (the worker stopped "
+                                            "each time)")
+            return "failed"
+        artifact.status = EnrollmentStatus.QUEUED
+        artifact.lease_expires_at = None
+        artifact.celery_task_id = enqueue(enroll_voice, str(artifact.pk))
+        artifact.save(update_fields=["status", "lease_expires_at", "celery_task_id"])
+        record_audit("synthesis.enrollment_requeued", organisation=artifact.voice.organisation_id,
+                     target=artifact.voice, details={"artifact": str(artifact.pk), "attempts": artifact.attempts,
+                                                     "reason": "the worker stopped renewing the lease"})
+    return "requeued"
 
 
 def _report_progress(generation_id: Any, fraction: float) -> None:
@@ -631,18 +668,36 @@ def _reference_clips(voice: Voice) -> list[tuple[np.ndarray, int]]:
     return clips
 
 
-def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], None] | None = None
-                       ) -> VoiceProfileArtifact | None:
-    """Build and cache the voice's engine profile. Safe to call again (a ready profile is kept)."""
-    from synthesis.enrollment import enroll_voice
+def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], None] | None = None,
+                       heartbeat: bool = False) -> VoiceProfileArtifact | None:
+    """Build and cache the voice's engine profile. Safe to call again (a ready profile is kept).
 
+    ``heartbeat`` (Celery workers): the run holds a lease it renews, as synthesis jobs do, so a
+    killed worker's enrollment is re-queued by the reaper; a delivery finding a live lease leaves it.
+    """
     with transaction.atomic():
         artifact = (VoiceProfileArtifact.objects.select_for_update().select_related("voice")
                     .filter(pk=artifact_id).first())
         if artifact is None or artifact.status == EnrollmentStatus.READY:
             return artifact
+        now = timezone.now()
+        if artifact.status == EnrollmentStatus.RUNNING and artifact.lease_expires_at is not None \
+                and artifact.lease_expires_at > now:
+            return artifact  # another worker holds it
         artifact.status = EnrollmentStatus.RUNNING
-        artifact.save(update_fields=["status"])
+        artifact.attempts += 1
+        artifact.lease_expires_at = now + timezone.timedelta(seconds=lease_s()) if heartbeat else None
+        artifact.save(update_fields=["status", "attempts", "lease_expires_at"])
+    if heartbeat:
+        with LeaseHeartbeat(artifact.pk, VoiceProfileArtifact):
+            return _run_enrollment(artifact, artifact_id, on_progress)
+    return _run_enrollment(artifact, artifact_id, on_progress)
+
+
+def _run_enrollment(artifact: VoiceProfileArtifact, artifact_id: Any,
+                    on_progress: Callable[[float, str], None] | None) -> VoiceProfileArtifact | None:
+    from synthesis.enrollment import enroll_voice
+
     voice = artifact.voice
     started = time.monotonic()
     last_saved = [0.0]
@@ -681,6 +736,7 @@ def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], 
             locked.profile_file.name = saved
             locked.engine = result.profile.engine
             locked.status = EnrollmentStatus.READY
+            locked.lease_expires_at = None
             locked.progress = 1.0
             locked.similarity = round(float(result.similarity_after), 4)
             locked.baseline_similarity = round(float(result.similarity_before), 4)

@@ -57,5 +57,5 @@ def start_reaper(sender=None, **kwargs) -> None:
 def enroll_voice(self, artifact_id: str) -> str | None:
     from synthesis.services import execute_enrollment
 
-    artifact = execute_enrollment(artifact_id)
+    artifact = execute_enrollment(artifact_id, heartbeat=not self.request.is_eager)
     return artifact.status if artifact is not None else None

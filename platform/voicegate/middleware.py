@@ -29,9 +29,10 @@ class RequestIdMiddleware:
 # Pages may run only this site's scripts and scripts carrying the request's nonce (the two small
 # inline configuration blocks). Inline styles stay allowed: wavesurfer draws its waveform in a
 # shadow root with its own <style>, and segment bars are positioned with style attributes.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' blob:; font-src 'self'; "
-                           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
+                           "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; "
+                           "connect-src 'self' blob:; font-src 'self'; object-src 'none'; base-uri 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'")
 # The interactive API docs load Swagger UI as drf-spectacular ships it (inline bootstrap script).
 CSP_EXEMPT_PREFIXES = ("/api/docs/",)
 

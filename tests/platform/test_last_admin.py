@@ -21,7 +21,8 @@ def test_the_sole_admin_cannot_demote_or_remove_themselves_through_the_api(tenan
     response = getattr(tenant.admin.client, method)(url, data, format="json")
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "last_admin"
-    assert "only admin of 'Acme Media'" in response.json()["error"] and "another member an admin" in response.json()["error"]
+    error = response.json()["error"]
+    assert "only admin of 'Acme Media'" in error and "another member an admin" in error
     assert _membership(tenant.admin).role == Role.ADMIN
 
 

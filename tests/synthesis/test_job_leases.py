@@ -60,12 +60,36 @@ def test_the_reaper_requeues_expired_jobs_and_fails_them_past_the_attempt_limit(
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):  # the re-queued job runs (eager) once committed
         call_command("reap_jobs", "--json", stdout=out)
-    assert json.loads(out.getvalue()) == {"requeued": [str(requeue.pk)], "failed": [str(give_up.pk)]}
+    assert json.loads(out.getvalue()) == {"requeued": [str(requeue.pk)], "failed": [str(give_up.pk)],
+                                          "enrollments_requeued": [], "enrollments_failed": []}
     requeue.refresh_from_db(), give_up.refresh_from_db(), alive.refresh_from_db()
     assert requeue.status == GenerationStatus.SUCCEEDED and requeue.attempts == 2
     assert give_up.status == GenerationStatus.FAILED and "gave up after 2 attempts" in give_up.error
     assert alive.status == GenerationStatus.RUNNING
     assert AuditEntry.objects.filter(action="synthesis.requeued", target_id=str(requeue.pk)).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_reaper_requeues_an_enrollment_whose_worker_died_and_gives_up_past_the_limit(
+        tenant, voice, consent, settings, django_capture_on_commit_callbacks):
+    from synthesis.models import EnrollmentStatus, VoiceProfileArtifact
+
+    settings.SYNTHESIS_MAX_ATTEMPTS = 2
+    artifact = VoiceProfileArtifact.objects.create(voice=voice, status=EnrollmentStatus.RUNNING, attempts=1,
+                                                   lease_expires_at=timezone.now() - timezone.timedelta(seconds=5))
+    with django_capture_on_commit_callbacks() as callbacks:  # the re-queued enrollment is not run here
+        reaped = services.reap_expired_generations()
+    assert reaped["enrollments_requeued"] == [str(artifact.pk)] and len(callbacks) == 1
+    artifact.refresh_from_db()
+    assert artifact.status == EnrollmentStatus.QUEUED and artifact.lease_expires_at is None
+    assert AuditEntry.objects.filter(action="synthesis.enrollment_requeued").count() == 1
+    waiting = _request(tenant, voice)  # a job waiting behind the enrollment
+    assert waiting.waiting_for_enrollment
+    VoiceProfileArtifact.objects.filter(pk=artifact.pk).update(
+        status=EnrollmentStatus.RUNNING, attempts=2, lease_expires_at=timezone.now() - timezone.timedelta(seconds=5))
+    assert services.reap_expired_generations()["enrollments_failed"] == [str(artifact.pk)]
+    waiting.refresh_from_db()
+    assert waiting.status == GenerationStatus.FAILED and "gave up after 2 attempts" in waiting.error
 
 
 @pytest.mark.django_db
