@@ -61,7 +61,7 @@ def error_body(message: str, code: str, request=None, **extra: Any) -> dict[str,
     return body
 
 
-def _request_too_big_message() -> str:
+def request_too_big_message() -> str:
     from django.conf import settings
 
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -93,7 +93,7 @@ def api_exception_handler(exc: Exception, context: dict):
     if isinstance(exc, DjangoValidationError):
         return Response({"error": "; ".join(exc.messages), "code": "invalid"}, status=400)
     if isinstance(exc, RequestDataTooBig):
-        return Response({"error": _request_too_big_message(), "code": PayloadTooLarge.code}, status=413)
+        return Response({"error": request_too_big_message(), "code": PayloadTooLarge.code}, status=413)
     if isinstance(exc, SuspiciousOperation):
         return Response({"error": f"the request was refused: {exc}", "code": "bad_request"}, status=400)
     response = exception_handler(exc, context)
@@ -119,7 +119,7 @@ def bad_request(request, exception=None):
     if not wants_json(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        return JsonResponse(error_body(_request_too_big_message(), PayloadTooLarge.code, request), status=413)
+        return JsonResponse(error_body(request_too_big_message(), PayloadTooLarge.code, request), status=413)
     return JsonResponse(error_body("the request is not valid", "bad_request", request), status=400)
 
 

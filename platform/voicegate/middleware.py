@@ -51,3 +51,31 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith(CSP_EXEMPT_PREFIXES) and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(nonce=request.csp_nonce)
         return response
+
+
+class RequestBodyLimitMiddleware:
+    """API bodies that are not file uploads are refused over DATA_UPLOAD_MAX_MEMORY_SIZE (JSON 413).
+
+    Django enforces that limit on form fields only, and DRF's JSON parser reads any length, so a
+    huge JSON body would otherwise be read into memory whole. Multipart uploads keep their own
+    per-endpoint limits (VERIFY_MAX_BYTES, the consent upload limit).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.http import JsonResponse
+
+        from voicegate.errors import error_body, request_too_big_message, wants_json
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if (limit is not None and length > limit and wants_json(request)
+                and not request.content_type.startswith("multipart/")):
+            return JsonResponse(error_body(request_too_big_message(), "too_large", request), status=413)
+        return self.get_response(request)

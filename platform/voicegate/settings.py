@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "voicegate.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "voicegate.middleware.ContentSecurityPolicyMiddleware",
+    "voicegate.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

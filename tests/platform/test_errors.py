@@ -62,3 +62,12 @@ def test_an_oversized_multipart_body_is_json_413(tenant, settings):
     response = tenant.moderator.client.post("/api/v1/verifications/", {"note": "x" * 5000}, format="multipart")
     assert response.status_code == 413 and response["Content-Type"] == "application/json"
     assert response.json()["code"] == "too_large" and "over 0 MB" not in response.json()["error"]
+
+
+def test_an_oversized_json_body_is_json_413_without_being_read(tenant, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = tenant.producer.client.post("/tts", {"text": "x" * 5000, "voice_id": None}, format="json")
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "too_large" and "over 1 kB" in response.json()["error"]
+    small = tenant.producer.client.post("/tts", {"text": "Hi."}, format="json")
+    assert small.status_code == 400  # under the limit: answered as usual
