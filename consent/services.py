@@ -492,6 +492,8 @@ def grant_consent(voice: Voice, *, statement: AudioUpload, challenge: StatementC
                 "text_similarity": verdict.figures.get("text_similarity"),
                 "statement_sha256": statement.sha256, "languages": record.languages, "uses": record.uses,
                 "expires_at": expires.isoformat() if expires else None})
+            if verdict.status == ConsentStatus.VERIFIED:
+                _announce_verified(record, actor)
     except BaseException:
         _delete_files(saved)
         raise
@@ -528,7 +530,16 @@ def approve_consent(consent: ConsentRecord, *, actor) -> ConsentRecord:
         consent.save(update_fields=["status", "approved_at", "approved_by"])
         record_audit("consent.approved", actor=actor, organisation=consent.organisation, target=consent,
                      details={"voice_id": str(consent.voice_id), "previous_reason": consent.reason})
+        _announce_verified(consent, actor)
     return consent
+
+
+def _announce_verified(record: ConsentRecord, actor) -> None:
+    """consent_verified, once the transaction that verified ``record`` commits (synthesis starts enrolling)."""
+    from consent.signals import consent_verified
+
+    transaction.on_commit(lambda: consent_verified.send(sender=ConsentRecord, voice=record.voice, consent=record,
+                                                        actor=actor))
 
 
 def revoke_consent(consent: ConsentRecord, *, actor=None, reason: str) -> ConsentRecord:
@@ -624,19 +635,15 @@ def erase_voice(voice: Voice, *, actor=None, reason: str = "the owner asked for 
 # ---- protected voices ----------------------------------------------------------------------
 
 def embed_recordings(uploads: Sequence[AudioUpload]) -> list[np.ndarray]:
-    """Speaker embeddings of recordings of a voice to protect (no quality gate: public clips are rarely clean)."""
-    from consent.speaker import embed_speaker
+    """Speaker embeddings of recordings of a voice to protect, after the same checks as enrollment.
 
+    A protected voice is matched against every enrollment and every verified clip, so noise or
+    silence stored as one would match (or block) anything: its recordings pass the reference
+    quality checks (speech, noise, one speaker, ...) or are refused with the reason.
+    """
     if not uploads:
         raise DomainError("upload at least one recording of the protected voice")
-    embeddings = []
-    for upload in uploads:
-        decoded = _decode(upload)
-        try:
-            embeddings.append(embed_speaker(decoded.samples, decoded.sample_rate))
-        except ValueError as exc:
-            raise DomainError(f"{upload.name}: {exc}") from exc
-    return embeddings
+    return [clip.embedding for clip in check_references(uploads)]
 
 
 def add_protected_voice(*, organisation: Organisation | None, name: str, reason: str,

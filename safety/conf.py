@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from voicegate.config import VARIABLE_NAMES
 
 _DEFAULTS: dict[str, float] = {
-    "VERIFY_MAX_BYTES": 100 * 1024 * 1024,
+    "VERIFY_MAX_BYTES": 100_000_000,  # 100 MB, the figure every message and the README show
     "VERIFY_MAX_SECONDS": 1800.0,
     "VERIFY_SYNC_SECONDS": 120.0,
     "VERIFY_VOICE_ANALYSIS_SECONDS": 6.0,

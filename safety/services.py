@@ -297,13 +297,18 @@ def examine_clip(data: bytes, *, organisation=None, filename: str = "",
     evidence = Evidence(watermark, prints, manifest, labels, matches, analysed, note, similarity_threshold(), synthetic)
     finding = decide(evidence)
     timings["total"] = round(time.perf_counter() - started, 4)
+    explanation = finding.explanation
+    if decoded.damaged:
+        explanation += (f" The file is damaged ({decoded.problems[0]}): only the {decoded.duration_s:.1f} s that "
+                        "could be decoded were examined, so evidence in the rest of it may have been missed.")
     body = {
         "verdict": finding.verdict,
-        "explanation": finding.explanation,
+        "explanation": explanation,
         "generation_id": finding.generation_id,
         "clip": {"filename": filename, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
                  "format": decoded.format, "sample_rate": rate, "channels": decoded.channels,
                  "duration_s": round(decoded.duration_s, 3)},
+        "decode": {"damaged": decoded.damaged, "problems": list(decoded.problems)},
         "watermark": watermark.as_dict(),
         "fingerprint": prints.as_dict(),
         "manifest": manifest.as_dict(),

@@ -87,13 +87,16 @@ class GenerationSerializer(serializers.ModelSerializer):
     ai_generated = serializers.SerializerMethodField()
     audio_url = serializers.SerializerMethodField()
     stream_url = serializers.SerializerMethodField()
+    waiting_for = serializers.SerializerMethodField(
+        help_text="what a queued job waits for, e.g. the voice's enrollment")
 
     class Meta:
         model = Generation
         fields = ("id", "status", "progress", "error", "delivery", "voice", "voice_name", "user", "text",
                   "text_sha256", "characters", "language", "resolved_language", "instruct", "speed", "use",
                   "format", "audible_label", "engine", "quality_tier", "options", "watermark_payload",
-                  "ai_generated", "duration_s", "sample_rate", "audio_url", "stream_url", "labels", "manifest",
+                  "ai_generated", "duration_s", "sample_rate", "audio_url", "stream_url", "waiting_for", "labels",
+                  "manifest",
                   "attempts", "created_at", "started_at", "finished_at")
         read_only_fields = fields
 
@@ -107,6 +110,11 @@ class GenerationSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         path = f"/api/v1/syntheses/{obj.pk}/{suffix}/"
         return request.build_absolute_uri(path) if request is not None else path
+
+    def get_waiting_for(self, obj: Generation) -> str | None:
+        if obj.status == "queued" and obj.waiting_for_enrollment:
+            return "waiting for the voice's enrollment (it runs on its own queue; this job starts when it is ready)"
+        return None
 
     def get_audio_url(self, obj: Generation) -> str | None:
         return self._url(obj, "audio") if obj.status == "succeeded" else None

@@ -52,6 +52,10 @@ class Generation(models.Model):
     delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.JOB)
     celery_task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started this job")
+    waiting_for_enrollment = models.BooleanField(
+        default=False, help_text="queued behind its voice's enrollment; enqueued once the enrollment is ready")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                            help_text="a running job's worker renews this; past it, the job is reaped")
 
     text = models.TextField(help_text="visible to the owner organisation only; audit and manifest get the hash")
     text_hash = models.CharField(max_length=64, db_index=True, help_text="sha256 of the text (UTF-8)")
@@ -125,6 +129,9 @@ class VoiceProfileArtifact(models.Model):
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started this enrollment")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                            help_text="renewed by the enrollment's worker; past it, it is reaped")
     budget_s = models.FloatField(default=300.0)
     profile_file = models.FileField(max_length=255, blank=True)
     similarity = models.FloatField(null=True, blank=True, help_text="speaker similarity to held-out reference audio")

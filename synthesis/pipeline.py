@@ -27,7 +27,7 @@ from voicegate.errors import DomainError
 
 from synthesis.engines import get_engine, language_info
 from synthesis.engines.base import LanguageInfo, SynthesisOptions, TextUnit
-from synthesis.frontend import MAX_CHARACTERS_PER_JOB, EmptyText, TextTooLong, prepare_text, resolve_language
+from synthesis.frontend import MAX_CHARACTERS_PER_JOB, TextTooLong, assert_speakable, prepare_text, resolve_language
 from synthesis.instructions import InstructionEffect, apply_instruction, parse_instruction
 from synthesis.profile import VoiceProfile
 
@@ -97,8 +97,7 @@ def check_request(request: SynthesisRequest) -> str:
         raise TextTooLong(f"the text has {len(request.text):,} characters; at most {MAX_CHARACTERS_PER_JOB:,} "
                           "can be synthesized in one job: split it into several jobs",
                           details={"characters": len(request.text), "limit": MAX_CHARACTERS_PER_JOB})
-    if not request.text or not request.text.strip():
-        raise EmptyText("the text is empty: there is nothing to say")
+    assert_speakable(request.text)
     check_format(request.output_format)
     SynthesisOptions(speed=request.speed)  # raises InvalidSynthesisOption with the allowed range
     language = resolve_language(request.text, request.language)

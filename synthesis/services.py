@@ -125,8 +125,12 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
                          details={"reason": refusal.message, "text_sha256": digest, "language": resolved,
                                   "use": request.use})
         raise
-    if require_enrolled:
+    waiting = False
+    if require_enrolled or delivery != Delivery.JOB:
+        # Synchronous and streamed deliveries answer now: they cannot wait minutes for an enrollment.
         assert_enrolled_for(voice, resolved)
+    else:
+        waiting = not is_enrolled_for(voice, resolved)
     info = language_info(resolved)
     with transaction.atomic():
         generation = Generation(
@@ -135,7 +139,7 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
             language=request.language, resolved_language=resolved, instruct=request.instruct,
             speed=request.speed, use=request.use, output_format=request.output_format,
             audible_label=request.audible_label, engine=info.engine, quality_tier=info.tier,
-            watermark_key=new_watermark_key())
+            watermark_key=new_watermark_key(), waiting_for_enrollment=waiting)
         generation.full_clean()
         try:
             with transaction.atomic():
@@ -149,8 +153,12 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
                               "speed": request.speed, "use": request.use, "format": request.output_format,
                               "audible_label": request.audible_label, "delivery": delivery,
                               "engine": info.engine, "tier": info.tier,
-                              "watermark_payload": generation.watermark_payload.hex()})
-        if delivery == Delivery.JOB:
+                              "watermark_payload": generation.watermark_payload.hex(),
+                              "waiting_for_enrollment": waiting})
+        if waiting:  # runs when the enrollment is ready (release_waiting_generations), on its own queue
+            if start_enrollment(voice, user).status == EnrollmentStatus.READY:  # finished meanwhile
+                release_waiting_generations(voice)
+        elif delivery == Delivery.JOB:
             from synthesis.tasks import run_generation
 
             generation.celery_task_id = enqueue(run_generation, str(generation.pk))
@@ -158,18 +166,49 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
     return generation
 
 
+def release_waiting_generations(voice: Voice, *, failure: str | None = None) -> int:
+    """The voice's enrollment finished: enqueue the jobs waiting for it, or fail them with ``failure``."""
+    from synthesis.tasks import run_generation
+
+    released = 0
+    waiting = Generation.objects.select_for_update().filter(voice=voice, waiting_for_enrollment=True,
+                                                            status=GenerationStatus.QUEUED)
+    for generation in waiting:
+        generation.waiting_for_enrollment = False
+        if failure:
+            generation.save(update_fields=["waiting_for_enrollment"])
+            _mark_failed(generation, f"the voice's enrollment failed: {failure}")
+            continue
+        generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+        generation.save(update_fields=["waiting_for_enrollment", "celery_task_id"])
+        released += 1
+    return released
+
+
 # --------------------------------------------------------------------------- running
-def claim_generation(generation_id: Any, task_id: str = "") -> Generation | None:
+def lease_s() -> float:
+    return float(getattr(settings, "SYNTHESIS_LEASE_S", 60))
+
+
+def claim_generation(generation_id: Any, task_id: str = "", *, leased: bool = False) -> Generation | None:
     """Mark the generation running (attempt + 1) or return None when there is nothing to do.
 
+    ``leased`` (a Celery worker, which renews it) gives the attempt a lease of SYNTHESIS_LEASE_S;
+    in-process runs have none (no other process could take them over).
+
     A generation already succeeded, failed or cancelled is never run again (a redelivered task
-    after a crash that came after the commit). One found 'running' is a redelivery after a
-    killed worker: it is taken over, up to SYNTHESIS_MAX_ATTEMPTS attempts.
+    after a crash that came after the commit). One found 'running' with a live lease belongs to
+    another worker (a duplicate delivery): left alone. One found 'running' whose lease ran out is
+    a redelivery after a killed worker: it is taken over, up to SYNTHESIS_MAX_ATTEMPTS attempts.
     """
     with transaction.atomic():
         generation = (Generation.objects.select_for_update().select_related("organisation")
                       .filter(pk=generation_id).first())
         if generation is None or generation.status not in ACTIVE_STATUSES:
+            return None
+        now = timezone.now()
+        if generation.status == GenerationStatus.RUNNING and generation.lease_expires_at is not None \
+                and generation.lease_expires_at > now:
             return None
         if generation.attempts >= max_attempts():
             _mark_failed(generation, f"gave up after {generation.attempts} attempts (the worker stopped each time)")
@@ -177,11 +216,119 @@ def claim_generation(generation_id: Any, task_id: str = "") -> Generation | None
         generation.status = GenerationStatus.RUNNING
         generation.attempts += 1
         generation.progress = 0.0
-        generation.started_at = generation.started_at or timezone.now()
+        generation.started_at = generation.started_at or now
+        generation.lease_expires_at = now + timezone.timedelta(seconds=lease_s()) if leased else None
         if task_id:
             generation.celery_task_id = task_id
-        generation.save(update_fields=["status", "attempts", "progress", "started_at", "celery_task_id"])
+        generation.save(update_fields=["status", "attempts", "progress", "started_at", "lease_expires_at",
+                                       "celery_task_id"])
     return generation
+
+
+class LeaseHeartbeat:
+    """Renews a claimed job's lease (a Generation's, or ``model``'s: an enrollment) every third of SYNTHESIS_LEASE_S.
+
+    Used by the Celery task: while the worker lives, the job's lease stays ahead of now; when
+    the worker is killed the renewals stop and the reaper takes the job back.
+    """
+
+    def __init__(self, generation_id: Any, model=None):
+        import threading
+
+        self.model = model or Generation
+        self.generation_id = generation_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{generation_id}", daemon=True)
+
+    def __enter__(self) -> LeaseHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(lease_s() / 3):
+                self.model.objects.filter(pk=self.generation_id, status="running").update(
+                    lease_expires_at=timezone.now() + timezone.timedelta(seconds=lease_s()))
+        except Exception:  # the job itself reports failures; a lost renewal only risks a takeover
+            logger.exception("lease renewal of generation %s stopped", self.generation_id)
+        finally:
+            connection.close()
+
+
+def reap_expired_generations() -> dict[str, list[str]]:
+    """Re-queue (or fail, past SYNTHESIS_MAX_ATTEMPTS) background jobs whose worker stopped renewing their lease.
+
+    Runs when a worker starts and every SYNTHESIS_REAPER_INTERVAL_S in each worker
+    (synthesis.tasks), and from ``manage.py reap_jobs``. Safe to run anywhere, any number of
+    times at once: each job is taken under its row lock, and outputs stay exactly-once because
+    a late worker's attempt no longer matches the job's (complete_generation checks it).
+    """
+    from synthesis.tasks import run_generation
+
+    reaped: dict[str, list[str]] = {"requeued": [], "failed": []}
+    expired = Generation.objects.filter(status=GenerationStatus.RUNNING, delivery=Delivery.JOB,
+                                        lease_expires_at__lt=timezone.now()).values_list("pk", flat=True)
+    for generation_id in list(expired[:100]):
+        with transaction.atomic():
+            generation = Generation.objects.select_for_update().filter(
+                pk=generation_id, status=GenerationStatus.RUNNING, lease_expires_at__lt=timezone.now()).first()
+            if generation is None:
+                continue
+            if generation.attempts >= max_attempts():
+                _mark_failed(generation, f"gave up after {generation.attempts} attempts (the worker stopped each time)")
+                reaped["failed"].append(str(generation.pk))
+                continue
+            generation.status = GenerationStatus.QUEUED
+            generation.progress = 0.0
+            generation.lease_expires_at = None
+            generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+            generation.save(update_fields=["status", "progress", "lease_expires_at", "celery_task_id"])
+            record_audit("synthesis.requeued", actor=None, organisation=generation.organisation_id, target=generation,
+                         details={"reason": "the worker stopped renewing the job's lease",
+                                  "attempts": generation.attempts})
+            reaped["requeued"].append(str(generation.pk))
+    reaped.update(_reap_expired_enrollments())
+    return reaped
+
+
+def _reap_expired_enrollments() -> dict[str, list[str]]:
+    reaped: dict[str, list[str]] = {"enrollments_requeued": [], "enrollments_failed": []}
+    expired = VoiceProfileArtifact.objects.filter(status=EnrollmentStatus.RUNNING,
+                                                  lease_expires_at__lt=timezone.now()).values_list("pk", flat=True)
+    for artifact_id in list(expired[:100]):
+        outcome = _requeue_enrollment(artifact_id)
+        if outcome:
+            reaped[f"enrollments_{outcome}"].append(str(artifact_id))
+    return reaped
+
+
+def _requeue_enrollment(artifact_id: Any) -> str | None:
+    """'requeued', 'failed' (past SYNTHESIS_MAX_ATTEMPTS) or None (its lease is no longer expired)."""
+    from synthesis.tasks import enroll_voice
+
+    with transaction.atomic():
+        artifact = VoiceProfileArtifact.objects.select_for_update().select_related("voice").filter(
+            pk=artifact_id, status=EnrollmentStatus.RUNNING, lease_expires_at__lt=timezone.now()).first()
+        if artifact is None:
+            return None
+        if artifact.attempts >= max_attempts():
+            _enrollment_failed(artifact_id, f"gave up after {artifact.attempts} attempts (the worker stopped "
+                                            "each time)")
+            return "failed"
+        artifact.status = EnrollmentStatus.QUEUED
+        artifact.lease_expires_at = None
+        artifact.celery_task_id = enqueue(enroll_voice, str(artifact.pk))
+        artifact.save(update_fields=["status", "lease_expires_at", "celery_task_id"])
+        record_audit("synthesis.enrollment_requeued", organisation=artifact.voice.organisation_id,
+                     target=artifact.voice, details={"artifact": str(artifact.pk), "attempts": artifact.attempts,
+                                                     "reason": "the worker stopped renewing the lease"})
+    return "requeued"
 
 
 def _report_progress(generation_id: Any, fraction: float) -> None:
@@ -200,16 +347,13 @@ def _assert_still_allowed(generation: Generation) -> ConsentRecord:
 
 
 def profile_for(generation: Generation, plan: pipeline.SynthesisPlan) -> VoiceProfile | None:
-    """The voice's cached enrollment; enrolled now (within the budget) when there is none yet."""
+    """The voice's cached enrollment (Conflict when it is not ready: jobs wait for it, see request_synthesis)."""
     engine = get_engine(plan.engine_name)
     if not engine.clones_voice:
         return load_profile(generation.voice)  # basic engines only borrow the pitch, if any
     profile = load_profile(generation.voice)
-    if profile is None:
-        artifact = start_enrollment(generation.voice, generation.user, run_now=True)
-        if artifact.status != EnrollmentStatus.READY:
-            raise DomainError(f"the voice could not be enrolled: {artifact.error or 'unknown reason'}")
-        profile = load_profile(generation.voice)
+    if profile is None:  # enrollment runs on its own queue, never inside a synthesis job
+        assert_enrolled_for(generation.voice, plan.language)
     return profile
 
 
@@ -252,11 +396,23 @@ def render_pieces(prepared: PreparedRender,
 
 
 def execute_generation(generation_id: Any, *, task_id: str = "",
-                       on_progress: Callable[[float], None] | None = None) -> Generation | None:
-    """Run one generation to its single output. Safe to call again for the same id."""
-    generation = claim_generation(generation_id, task_id)
+                       on_progress: Callable[[float], None] | None = None,
+                       heartbeat: bool = False) -> Generation | None:
+    """Run one generation to its single output. Safe to call again for the same id.
+
+    ``heartbeat`` (Celery workers) keeps the job's lease renewed while it runs.
+    """
+    generation = claim_generation(generation_id, task_id, leased=heartbeat)
     if generation is None:
         return Generation.objects.filter(pk=generation_id).first()
+    if heartbeat:
+        with LeaseHeartbeat(generation.pk):
+            return _execute_claimed(generation, generation_id, on_progress)
+    return _execute_claimed(generation, generation_id, on_progress)
+
+
+def _execute_claimed(generation: Generation, generation_id: Any,
+                     on_progress: Callable[[float], None] | None) -> Generation:
     try:
         pieces = list(render_pieces(prepare_render(generation), on_progress))
         samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
@@ -280,8 +436,8 @@ def complete_generation(generation: Generation, samples: np.ndarray, sample_rate
     try:
         with transaction.atomic():
             locked = Generation.objects.select_for_update().get(pk=generation.pk)
-            if locked.status != GenerationStatus.RUNNING:
-                return locked
+            if locked.status != GenerationStatus.RUNNING or locked.attempts != generation.attempts:
+                return locked  # cancelled, or reaped and taken over by a later attempt: not this one's output
             if default_storage.exists(name):  # left by an attempt that crashed before committing
                 default_storage.delete(name)
             saved = default_storage.save(name, ContentFile(packaged.data))
@@ -295,6 +451,7 @@ def complete_generation(generation: Generation, samples: np.ndarray, sample_rate
             locked.progress = 1.0
             locked.error = ""
             locked.finished_at = timezone.now()
+            locked.lease_expires_at = None
             locked.save()
             generation_completed.send(sender=Generation, generation=locked, samples=samples, sample_rate=sample_rate)
             record_audit("synthesis.completed", actor=locked.user, organisation=locked.organisation_id,
@@ -401,16 +558,21 @@ def synthesize_now(*, user, voice: Voice, require_enrolled: bool = False,
     return result
 
 
+def is_enrolled_for(voice: Voice, language: str) -> bool:
+    """Whether the voice can be spoken in ``language`` now (ready enrollment, or an engine that does not clone)."""
+    if not get_engine(language_info(language).engine).clones_voice:
+        return True
+    return VoiceProfileArtifact.objects.filter(voice=voice, status=EnrollmentStatus.READY).exists()
+
+
 def assert_enrolled_for(voice: Voice, language: str) -> None:
     """Conflict (409) unless the voice's enrollment is ready (or the language's engine does not clone voices)."""
-    engine = get_engine(language_info(language).engine)
-    if not engine.clones_voice:
+    if is_enrolled_for(voice, language):
         return
     artifact = VoiceProfileArtifact.objects.filter(voice=voice).first()
-    if artifact is None or artifact.status != EnrollmentStatus.READY:
-        state = "has not been enrolled" if artifact is None else f"enrollment is {artifact.status}"
-        raise Conflict(f"voice {voice.name!r} {state}; enroll it first (POST /api/v1/voices/{voice.pk}/enrollment/ "
-                       "or manage.py enroll_voice), then try again")
+    state = "has not been enrolled" if artifact is None else f"enrollment is {artifact.status}"
+    raise Conflict(f"voice {voice.name!r} {state}; enroll it first (POST /api/v1/voices/{voice.pk}/enrollment/ "
+                   "or manage.py enroll_voice), then try again")
 
 
 def read_output(generation: Generation) -> bytes:
@@ -506,18 +668,36 @@ def _reference_clips(voice: Voice) -> list[tuple[np.ndarray, int]]:
     return clips
 
 
-def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], None] | None = None
-                       ) -> VoiceProfileArtifact | None:
-    """Build and cache the voice's engine profile. Safe to call again (a ready profile is kept)."""
-    from synthesis.enrollment import enroll_voice
+def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], None] | None = None,
+                       heartbeat: bool = False) -> VoiceProfileArtifact | None:
+    """Build and cache the voice's engine profile. Safe to call again (a ready profile is kept).
 
+    ``heartbeat`` (Celery workers): the run holds a lease it renews, as synthesis jobs do, so a
+    killed worker's enrollment is re-queued by the reaper; a delivery finding a live lease leaves it.
+    """
     with transaction.atomic():
         artifact = (VoiceProfileArtifact.objects.select_for_update().select_related("voice")
                     .filter(pk=artifact_id).first())
         if artifact is None or artifact.status == EnrollmentStatus.READY:
             return artifact
+        now = timezone.now()
+        if artifact.status == EnrollmentStatus.RUNNING and artifact.lease_expires_at is not None \
+                and artifact.lease_expires_at > now:
+            return artifact  # another worker holds it
         artifact.status = EnrollmentStatus.RUNNING
-        artifact.save(update_fields=["status"])
+        artifact.attempts += 1
+        artifact.lease_expires_at = now + timezone.timedelta(seconds=lease_s()) if heartbeat else None
+        artifact.save(update_fields=["status", "attempts", "lease_expires_at"])
+    if heartbeat:
+        with LeaseHeartbeat(artifact.pk, VoiceProfileArtifact):
+            return _run_enrollment(artifact, artifact_id, on_progress)
+    return _run_enrollment(artifact, artifact_id, on_progress)
+
+
+def _run_enrollment(artifact: VoiceProfileArtifact, artifact_id: Any,
+                    on_progress: Callable[[float, str], None] | None) -> VoiceProfileArtifact | None:
+    from synthesis.enrollment import enroll_voice
+
     voice = artifact.voice
     started = time.monotonic()
     last_saved = [0.0]
@@ -556,6 +736,7 @@ def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], 
             locked.profile_file.name = saved
             locked.engine = result.profile.engine
             locked.status = EnrollmentStatus.READY
+            locked.lease_expires_at = None
             locked.progress = 1.0
             locked.similarity = round(float(result.similarity_after), 4)
             locked.baseline_similarity = round(float(result.similarity_before), 4)
@@ -568,6 +749,7 @@ def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], 
                          details={"artifact": str(locked.pk), "engine": locked.engine,
                                   "similarity": locked.similarity, "baseline_similarity": locked.baseline_similarity,
                                   "elapsed_s": locked.elapsed_s})
+            release_waiting_generations(voice)
     except BaseException:
         if saved is not None:
             _delete_quietly(saved)
@@ -594,6 +776,7 @@ def _enrollment_failed(artifact_id: Any, message: str) -> VoiceProfileArtifact |
         artifact.save(update_fields=["status", "error"])
         record_audit("synthesis.enrollment_failed", organisation=artifact.voice.organisation_id, target=artifact.voice,
                      details={"reason": message[:500]})
+        release_waiting_generations(artifact.voice, failure=message)
     return artifact
 
 
@@ -650,7 +833,10 @@ def voice_matching_reference(organisation, data: bytes) -> Voice:
     if decoded.duration_s < REFERENCE_MIN_SECONDS:
         raise DomainError(f"reference_audio is {decoded.duration_s:.1f} s long; at least {REFERENCE_MIN_SECONDS:.0f} s "
                           "of speech is needed to recognise the voice")
-    embedding = embed_speaker(decoded.samples, decoded.sample_rate)
+    try:
+        embedding = embed_speaker(decoded.samples, decoded.sample_rate)
+    except ValueError as exc:  # silence or noise: no voice to recognise
+        raise DomainError(f"reference_audio cannot be used: {exc}; send a clip of the voice speaking") from exc
     scored = [(voice, speaker_similarity(embedding, voice.embedding_vector()))
               for voice in voices_for(organisation) if voice.embedding]
     threshold = speaker_threshold()

@@ -7,13 +7,14 @@ fingerprint back with everything else, and the retry sends it again exactly once
 
 Receivers: when a voice's consent is revoked or the voice is erased, its queued and running
 generations are cancelled and its cached enrollment (profile row and file) is deleted, inside
-the revoking transaction.
+the revoking transaction. When a consent becomes verified, the voice's enrollment is started on
+the enrollment queue (SYNTHESIS_ENROLL_ON_CONSENT), so a first synthesis rarely has to wait.
 """
 from __future__ import annotations
 
 from django.dispatch import Signal, receiver
 
-from consent.signals import consent_revoked, voice_erased
+from consent.signals import consent_revoked, consent_verified, voice_erased
 
 generation_completed = Signal()
 
@@ -32,3 +33,20 @@ def on_voice_erased(sender, voice, **kwargs) -> None:
 
     cancel_active_generations(voice, reason="the voice was erased")
     delete_enrollment(voice, reason="voice erased")
+
+
+@receiver(consent_verified, dispatch_uid="synthesis.on_consent_verified")
+def on_consent_verified(sender, voice, consent=None, actor=None, **kwargs) -> None:
+    import logging
+
+    from django.conf import settings
+
+    from synthesis.services import start_enrollment
+    from voicegate.errors import DomainError
+
+    if not getattr(settings, "SYNTHESIS_ENROLL_ON_CONSENT", True):
+        return
+    try:
+        start_enrollment(voice, actor)
+    except DomainError as exc:  # e.g. the voice was erased meanwhile: nothing to enroll
+        logging.getLogger(__name__).info("enrollment of voice %s not started: %s", voice.pk, exc.message)

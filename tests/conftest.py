@@ -23,6 +23,9 @@ def _jobs_inline_and_fresh_throttles(settings, tmp_path_factory):
     # Jobs run inline so a test sees their result; the real-worker test opts back in.
     settings.JOBS_IN_PROCESS = "eager"
     settings.CELERY_BROKER_URL = None
+    # Granting a consent would start a real enrollment (minutes of style search) in every test that
+    # grants one; the tests of that behaviour turn it back on.
+    settings.SYNTHESIS_ENROLL_ON_CONSENT = False
     # Each test gets its own storage space: a temporary folder (never the developer's
     # var/media), or its own key prefix in the S3 bucket, so what one test stores is invisible
     # to the next.

@@ -92,6 +92,19 @@ def test_a_requested_enrollment_waits_on_the_enrollment_queue_only(
                                               [str(artifact.pk)])]}
 
 
+def test_a_synthesis_for_an_unenrolled_voice_queues_its_enrollment_and_waits(
+        tenant, voice, consent, broker, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = services.request_synthesis(user=tenant.producer.user, voice=voice, text="Good morning.",
+                                                language="en")
+    generation.refresh_from_db()
+    artifact = services.VoiceProfileArtifact.objects.get(voice=voice)
+    assert generation.status == "queued" and generation.waiting_for_enrollment
+    assert queued(broker) == {"synthesis": [], "default": [],  # the job waits; only the enrollment is queued
+                              "enrollment": [("synthesis.enroll_voice", artifact.celery_task_id,
+                                              [str(artifact.pk)])]}
+
+
 def test_a_long_verification_waits_on_the_default_queue(
         tenant, broker, settings, django_capture_on_commit_callbacks):
     from safety.services import submit_verification

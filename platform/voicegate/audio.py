@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +35,19 @@ class DecodedAudio:
     channels: int
     duration_s: float
     format: str
+    # What the decoder reported about damage (a truncated file, bytes it had to skip), in words.
+    # The audio above is what could be decoded; empty when the file decoded cleanly.
+    problems: tuple[str, ...] = ()
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.problems)
+
+
+MIN_DECODED_SECONDS = 0.1  # less than this decoded from a file is "nothing" (a header, a stub)
+# libsndfile's log lines that mean the file is damaged (its log also holds plain format details).
+_DAMAGE_MARKERS = ("should be", "error", "illegal", "skipped", "resync", "lacks an end-of-stream", "junk",
+                   "truncated", "unexpected end")
 
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
@@ -82,10 +96,29 @@ def _decode_soundfile(data: bytes, max_seconds: float | None) -> DecodedAudio | 
             duration = handle.frames / handle.samplerate
             _check_duration(duration, max_seconds)
             samples = handle.read(dtype="float32", always_2d=True)
+            problems = [line.strip() for line in handle.extra_info.splitlines()
+                        if any(marker in line.lower() for marker in _DAMAGE_MARKERS)]
+            problems += _ends_early(samples.shape[0] / handle.samplerate, duration)
             return DecodedAudio(to_mono(samples), int(handle.samplerate), int(handle.channels),
-                                samples.shape[0] / handle.samplerate, handle.format.lower())
+                                samples.shape[0] / handle.samplerate, handle.format.lower(),
+                                _summarise(problems))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
+
+
+def _ends_early(decoded_s: float, declared_s: float) -> list[str]:
+    if math.isnan(declared_s) or declared_s - decoded_s <= max(0.05, 0.01 * declared_s):
+        return []
+    return [f"the file ends early: {decoded_s:.2f} s of the {declared_s:.2f} s its header declares could be decoded"]
+
+
+def _summarise(problems: list[str], limit: int = 5) -> tuple[str, ...]:
+    # ffmpeg prefixes its messages with "[decoder @ 0x55...]": the address means nothing to a reader.
+    cleaned = (re.sub(r"^\[(\w+) @ 0x[0-9a-f]+\]\s*", r"\1: ", problem)[:200] for problem in problems)
+    unique = list(dict.fromkeys(problem for problem in cleaned if problem))
+    if len(unique) > limit:
+        unique = unique[:limit] + [f"... and {len(unique) - limit} more decoder messages"]
+    return tuple(unique)
 
 
 def _check_duration(duration: float, max_seconds: float | None) -> None:
@@ -137,7 +170,11 @@ def _decode_ffmpeg(data: bytes, max_seconds: float | None) -> DecodedAudio:
     if samples.size == 0:
         raise AudioDecodeError("the file holds no audio samples (it may be truncated)")
     _check_duration(samples.size / sample_rate, max_seconds)
-    return DecodedAudio(samples, sample_rate, channels, samples.size / sample_rate, fmt)
+    # With -v error, anything ffmpeg says on a successful run is a decoding error it skipped past.
+    problems = [line.strip() for line in result.stderr.decode(errors="replace").splitlines()]
+    if max_seconds is None or duration <= max_seconds:
+        problems += _ends_early(samples.size / sample_rate, duration)
+    return DecodedAudio(samples, sample_rate, channels, samples.size / sample_rate, fmt, _summarise(problems))
 
 
 def decode_audio(source: bytes | str | Path, *, max_bytes: int | None = None,
@@ -145,12 +182,18 @@ def decode_audio(source: bytes | str | Path, *, max_bytes: int | None = None,
     """Decode any common audio (or video) file to float32 mono.
 
     Raises AudioDecodeError / UnsupportedMedia / PayloadTooLarge with a message a person can
-    act on for empty, corrupt, truncated, non-audio, oversized or overlong input.
+    act on for empty, corrupt, non-audio, oversized or overlong input, or a file that decodes to
+    under 0.1 s. A damaged file that still decodes (truncated, bytes skipped) is returned with
+    what the decoder said in ``problems``, so callers can say the result covers only part of it.
     """
     data = _read_source(source, max_bytes)
     decoded = _decode_soundfile(data, max_seconds) or _decode_ffmpeg(data, max_seconds)
     if not np.all(np.isfinite(decoded.samples)):
         raise AudioDecodeError("the audio contains invalid (NaN or infinite) samples")
+    if decoded.duration_s < MIN_DECODED_SECONDS:
+        damage = f": {decoded.problems[0]}" if decoded.problems else ""
+        raise AudioDecodeError(f"the file decodes to {decoded.duration_s * 1000:.0f} ms of audio, too little to use "
+                               f"(it may be truncated{damage})")
     return decoded
 
 

@@ -59,7 +59,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "voicegate.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "voicegate.middleware.ContentSecurityPolicyMiddleware",
+    "voicegate.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -105,7 +108,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis redelivers an unacknowledged message (a killed worker's) only after this long; running
+# jobs do not wait for it: their lease (SYNTHESIS_LEASE_S) runs out and the reaper re-queues them.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_S", "3600"))}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -168,6 +173,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # --- models, synthesis, provenance, consent --------------------------------------------
 MODEL_CACHE_DIR = Path(os.environ.get("VOICEGATE_MODEL_CACHE") or Path.home() / ".cache" / "voicegate")
 SYNTHESIS_MAX_ATTEMPTS = int(os.environ.get("SYNTHESIS_MAX_ATTEMPTS", "3"))
+SYNTHESIS_ENROLL_ON_CONSENT = read_bool("SYNTHESIS_ENROLL_ON_CONSENT", True)
+SYNTHESIS_LEASE_S = float(os.environ.get("SYNTHESIS_LEASE_S", "60"))
+SYNTHESIS_REAPER_INTERVAL_S = float(os.environ.get("SYNTHESIS_REAPER_INTERVAL_S", "30"))
 SYNTHESIS_ENROLLMENT_BUDGET_S = float(os.environ.get("SYNTHESIS_ENROLLMENT_BUDGET_S", "300"))
 WATERMARK_ENGINE = read_choice("WATERMARK_ENGINE", "dsp", ("dsp", "audioseal"))
 WATERMARK_AUDIOSEAL_GENERATOR = os.environ.get("WATERMARK_AUDIOSEAL_GENERATOR") or None
@@ -188,6 +196,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Brute-force protection (voicegate.accounts.lockout): failures counted per window of LOGIN_LOCKOUT_S.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+TOKEN_FAILURE_LIMIT = int(os.environ.get("TOKEN_FAILURE_LIMIT", "20"))
+LOGIN_LOCKOUT_S = int(os.environ.get("LOGIN_LOCKOUT_S", "900"))
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -200,6 +213,10 @@ USE_TZ = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG and read_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind HTTPS (SECURE_COOKIES on): browsers are told to use HTTPS only, for a year. Django sends
+# the header on requests it sees as secure (TLS to Django, or a proxy set up with SECURE_PROXY_SSL_HEADER).
+SECURE_HSTS_SECONDS = 31_536_000 if SESSION_COOKIE_SECURE else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -214,12 +231,16 @@ REST_FRAMEWORK = {
         "synthesis_user": os.environ.get("THROTTLE_SYNTHESIS_USER", "3/min"),
         "synthesis_org": os.environ.get("THROTTLE_SYNTHESIS_ORG", "60/min"),
     },
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "voicegate.api.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "voicegate.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+API_MAX_PAGE_SIZE = int(os.environ.get("API_MAX_PAGE_SIZE", "200"))
+if API_MAX_PAGE_SIZE < REST_FRAMEWORK["PAGE_SIZE"]:
+    raise ImproperlyConfigured(f"API_MAX_PAGE_SIZE={API_MAX_PAGE_SIZE} is below the default page size "
+                               f"({REST_FRAMEWORK['PAGE_SIZE']})")
 SPECTACULAR_SETTINGS = {
     "TITLE": "voicegate API",
     "DESCRIPTION": "Consent-gated voice cloning with watermarking, provenance and verification.",

@@ -31,3 +31,7 @@ urlpatterns = [
     path("", include("synthesis.tts_urls")),
     path("", include("voicegate.web.urls")),
 ]
+
+# JSON for API paths (an oversized body is 413), the site's pages elsewhere: voicegate.errors.
+handler400 = "voicegate.errors.bad_request"
+handler500 = "voicegate.errors.server_error"

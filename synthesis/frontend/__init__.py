@@ -8,6 +8,7 @@ Chinese-English text by script, and phonemise each run in its own language.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from voicegate.errors import DomainError, PayloadTooLarge
@@ -21,7 +22,7 @@ from synthesis.frontend.languages import (ESPEAK_VOICES, KANA, detect_language, 
 from synthesis.frontend.normalize import normalize_chinese, normalize_english
 from synthesis.frontend.overrides import BRACKET_RUN, parse_bracket_run
 
-__all__ = ["MAX_CHARACTERS_PER_JOB", "TextTooLong", "EmptyText", "prepare_text", "phonemize",
+__all__ = ["MAX_CHARACTERS_PER_JOB", "TextTooLong", "EmptyText", "assert_speakable", "prepare_text", "phonemize",
            "split_sentences", "detect_language", "resolve_language", "Sentence"]
 
 MAX_CHARACTERS_PER_JOB = 10_000
@@ -224,6 +225,19 @@ def _units_for(sentence: Sentence, language: str, depth: int = 0) -> list[TextUn
     return [unit for part in _clauses(sentence) for unit in _units_for(part, language, depth + 1)]
 
 
+def assert_speakable(text: str) -> None:
+    """EmptyText unless the text has a letter or a digit to say.
+
+    Emoji, symbols and punctuation alone have nothing an engine can read; this is checked
+    before a generation is stored, so such a request is a 400 and not a failed job.
+    """
+    if not text or not text.strip():
+        raise EmptyText("the text is empty: there is nothing to say")
+    if not any(unicodedata.category(char)[0] in "LN" for char in text):
+        raise EmptyText("the text has nothing speakable in it (only emoji, symbols or punctuation): "
+                        "write the words to say")
+
+
 def prepare_text(text: str, language: str = "auto") -> list[TextUnit]:
     """User text -> TextUnits, one per sentence (long ones cut at clauses).
 
@@ -234,8 +248,7 @@ def prepare_text(text: str, language: str = "auto") -> list[TextUnit]:
         raise TextTooLong(f"the text has {len(text):,} characters; at most {MAX_CHARACTERS_PER_JOB:,} "
                           "can be synthesized in one job: split it into several jobs",
                           details={"characters": len(text), "limit": MAX_CHARACTERS_PER_JOB})
-    if not re.search(r"\w", text or ""):
-        raise EmptyText("the text is empty: there is nothing to say")
+    assert_speakable(text)
     code = resolve_language(text, language)
     info = language_info(code)
     sentences = split_sentences(text)

@@ -68,13 +68,17 @@ def new_page(browser, live_server):
                                   "url": live_server.url}])
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # The Content-Security-Policy must not block anything the UI does (Chromium logs each refusal).
+        page.on("console", lambda message: errors.append(f"CSP: {message.text}")
+                if "Content Security Policy" in message.text else None)
         return page
 
     errors: list[str] = []
+    make.errors = errors  # a test that provokes a refusal on purpose clears it
     yield make
     for context in contexts:
         context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or Content-Security-Policy refusals on the page: {errors}"
 
 
 def screenshot(page, name: str) -> None:

@@ -14,11 +14,12 @@ from tests.browser.conftest import PHONE, screenshot
 from tests.web.audio import reference_wav, spoken_wav
 from tests.web.conftest import unconsented_voice
 
-LONG = 180_000  # ms: the first generation enrolls the voice (Kokoro style search) on 2 CPU cores
+LONG = 180_000  # ms: the first generation loads Kokoro on 2 busy CPU cores
 
 
 def test_enroll_consent_generate_verify(new_page, tenant, settings, tmp_path: Path):
     settings.SYNTHESIS_ENROLLMENT_BUDGET_S = 1.0  # the smallest search: this test is about the UI
+    settings.SYNTHESIS_ENROLL_ON_CONSENT = True  # as deployed: the verified consent starts the enrollment
     unconsented_voice(tenant, name="Archive voice")
     reference = tmp_path / "li-wei-reference.wav"
     reference.write_bytes(reference_wav())

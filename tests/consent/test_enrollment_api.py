@@ -126,3 +126,25 @@ def test_another_organisations_protected_voice_does_not_apply(tenant, other_tena
         format="multipart")
     assert response.status_code == 201
     assert enroll(tenant.producer.client, upload(reference_wavs[0])).status_code == 201
+
+
+def _noise_behind_a_wav_header() -> bytes:
+    header = wav_bytes(np.zeros(10 * 22050, dtype=np.float32), 22050)[:44]
+    return header + np.random.default_rng(7).bytes(10 * 22050 * 2)  # 10 s of random 16-bit samples
+
+
+@pytest.mark.parametrize("make,message", [(_noise_behind_a_wav_header, "rejected"), (_silence, "too little speech")])
+def test_protected_voice_recordings_pass_the_reference_checks(tenant, tmp_path, make, message):
+    from django.core.management import call_command
+
+    from consent.models import ProtectedVoice
+
+    response = tenant.admin.client.post("/api/v1/protected-voices/", {
+        "name": "Noise", "reason": "test", "references": [upload(make())]}, format="multipart")
+    assert response.status_code == 422, response.content
+    assert message in response.json()["error"]
+    path = tmp_path / "noise.wav"
+    path.write_bytes(make())
+    with pytest.raises(SystemExit):
+        call_command("protected_voice_add", "--name", "Noise", "--reason", "test", "--reference", str(path), "--json")
+    assert ProtectedVoice.objects.count() == 0

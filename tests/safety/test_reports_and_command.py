@@ -52,3 +52,32 @@ def test_verify_clip_command_fails_cleanly_on_a_bad_file(db, tmp_path, capsys):
         call_command("verify_clip", str(path), "--json")
     assert exit_info.value.code == 1
     assert "not audio" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_the_default_upload_limit_is_the_100_mb_the_readme_states(db, tmp_path, capsys):
+    from pathlib import Path
+
+    from safety import conf
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "| `VERIFY_MAX_BYTES` | 100000000 | Largest clip accepted for verification, in bytes (100 MB" in readme
+    assert conf.max_bytes() == 100_000_000
+    path = tmp_path / "huge.wav"
+    with open(path, "wb") as handle:  # sparse: one byte over the limit, nothing written
+        handle.truncate(conf.max_bytes() + 1)
+    with pytest.raises(SystemExit):
+        call_command("verify_clip", str(path), "--json")
+    assert "the file is 100.0 MB; at most 100 MB is accepted" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_verify_clip_reports_a_truncated_file_as_damaged(db, narration, tmp_path, capsys):
+    from voicegate.audio import encode_audio
+
+    whole = encode_audio(narration[:4 * RATE], RATE, "ogg")
+    path = tmp_path / "cut.ogg"
+    path.write_bytes(whole[:len(whole) // 2])
+    call_command("verify_clip", str(path), "--json")
+    result = json.loads(capsys.readouterr().out)
+    assert result["decode"]["damaged"] is True
+    assert any("end-of-stream" in problem for problem in result["decode"]["problems"])
+    assert "The file is damaged" in result["explanation"]

@@ -111,3 +111,29 @@ def test_other_organisations_verifications_answer_404_and_are_not_listed(tenant,
                 f"/api/v1/moderation/{item}/", f"/api/v1/moderation/{item}/history/"):
         assert rival.get(url).status_code == 404, url
     assert rival.post(f"/api/v1/moderation/{item}/decide/", {"decision": "approve"}, format="json").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["wav", "ogg", "flac"])
+def test_a_truncated_clip_is_verified_and_the_report_says_it_is_damaged(tenant, narration, fmt):
+    whole = encode_audio(narration[:4 * RATE], RATE, fmt)
+    response = upload(tenant.moderator.client, whole[:len(whole) // 2], f"cut.{fmt}")
+    assert response.status_code == 201, response.content
+    report = response.json()["report"]
+    assert report["decode"]["damaged"] is True and report["decode"]["problems"]
+    assert "The file is damaged" in report["explanation"] and "may have been missed" in report["explanation"]
+    html = tenant.moderator.client.get(f"/api/v1/verifications/{response.json()['id']}/report/?format=html")
+    assert b"Damaged" in html.content
+
+
+def test_a_clean_clip_reports_no_damage(tenant, narration):
+    report = upload(tenant.moderator.client, wav(narration[:3 * RATE])).json()["report"]
+    assert report["decode"] == {"damaged": False, "problems": []}
+    assert "damaged" not in report["explanation"]
+
+
+def test_a_file_that_decodes_to_nothing_is_refused(tenant, narration):
+    header_only = wav(narration[:3 * RATE])[:200]  # a WAV header and a few samples
+    response = upload(tenant.moderator.client, header_only)
+    assert response.status_code == 400
+    assert "decodes to 5 ms of audio" in response.json()["error"] and "truncated" in response.json()["error"]
+    assert Verification.objects.count() == 0

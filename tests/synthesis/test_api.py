@@ -48,6 +48,8 @@ def test_a_use_outside_the_consent_is_refused(tenant, ready_voice):
 @pytest.mark.parametrize("extra,status,message", [
     ({"text": "a" * 10_001}, 413, "10,001 characters; at most 10,000"),
     ({"text": "   "}, 400, "nothing to say"),
+    ({"text": "😀🎉👍"}, 400, "nothing speakable"),
+    ({"text": "… ‼ ___ ★ —"}, 400, "nothing speakable"),
     ({"speed": 3.0}, 400, "from 0.5 to 2.0"),
     ({"speed": 0.1}, 400, "from 0.5 to 2.0"),
     ({"format": "aiff"}, 400, "choose one of: wav, mp3, ogg, flac"),

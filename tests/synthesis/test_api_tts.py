@@ -81,3 +81,15 @@ def test_tts_cannot_use_another_organisations_voice(tenant, other_tenant, ready_
     response = other_tenant.producer.client.post("/tts", {"text": "Hi.", "voice_id": str(ready_voice.pk)},
                                                  format="json")
     assert response.status_code == 404
+
+
+def test_tts_refuses_a_silent_reference_with_a_message(tenant):
+    import numpy as np
+
+    silence = b64_wav(np.zeros(10 * 22050, dtype=np.float32), 22050)
+    response = tenant.producer.client.post("/tts", {"text": "Hello.", "language": "en", "reference_audio": silence},
+                                           format="json")
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    assert "too little speech" in response.json()["error"] and response.json()["code"] == "invalid"
+    assert Generation.objects.count() == 0

@@ -72,3 +72,11 @@ def test_enroll_voice_reports_a_cached_profile(tenant, ready_voice):
     assert code == 0 and result["status"] == "ready" and result["voice_id"] == str(ready_voice.pk)
     code, result, _ = run("enroll_voice", "--voice", str(ready_voice.pk), "--budget-s", "0.1", "--force")
     assert code == 1 and "between 1 and 300 seconds" in result["error"]
+
+
+def test_synthesize_refuses_unspeakable_text_and_stores_nothing(tenant, ready_voice, tmp_path):
+    out = tmp_path / "clip.wav"
+    code, result, _ = run("synthesize", "--voice", str(ready_voice.pk), "--text", "🎉🎉🎉", "--out", str(out),
+                          "--language", "en", "--user", tenant.producer.user.username)
+    assert code != 0 and "nothing speakable" in result["error"]
+    assert Generation.objects.count() == 0 and not out.exists()

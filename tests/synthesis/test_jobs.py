@@ -12,7 +12,7 @@ from synthesis.models import Generation, GenerationStatus, VoiceProfileArtifact
 from synthesis.signals import generation_completed
 from synthesis.tasks import run_generation
 from tests.synthesis.test_pipeline_support import *  # noqa: F401,F403  (fixtures)
-from tests.synthesis.test_pipeline_support import SHORT_TEXT, assert_marked_for, decode, stored_outputs
+from tests.synthesis.test_pipeline_support import SHORT_TEXT, assert_marked_for, decode, grant, stored_outputs
 from voicegate.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -273,12 +273,60 @@ def test_enrollment_job_builds_and_caches_a_profile_with_progress(tenant, voice,
     assert AuditEntry.objects.filter(action="synthesis.enrollment_completed", target_id=str(voice.pk)).exists()
 
 
-def test_a_job_for_an_unenrolled_voice_enrolls_it_first(tenant, voice, consent, quick_search):
-    generation = create(tenant, voice)
+def test_a_job_for_an_unenrolled_voice_waits_for_its_enrollment_on_its_own_queue(
+        tenant, voice, consent, quick_search, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = tenant.producer.client.post("/api/v1/syntheses/", {"voice": str(voice.pk), "text": "Hello there.",
+                                                                      "language": "en"}, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and "waiting for the voice's enrollment" in body["waiting_for"]
+    assert VoiceProfileArtifact.objects.get(voice=voice).status == "queued" and quick_search == []
+    assert len(callbacks) == 1  # the enrollment job only: the synthesis is not enqueued yet
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:  # the enrollment worker runs; its completion releases the job
+            callback()
+    generation = Generation.objects.get(pk=body["id"])
+    assert generation.status == GenerationStatus.SUCCEEDED and not generation.waiting_for_enrollment
+    assert len(quick_search) == 1 and VoiceProfileArtifact.objects.get(voice=voice).status == "ready"
+    assert tenant.producer.client.get(f"/api/v1/syntheses/{generation.pk}/").json()["waiting_for"] is None
+
+
+def test_a_synthesis_job_never_enrolls_in_line(tenant, voice, consent, quick_search):
+    generation = create(tenant, voice)  # as if released while the enrollment was deleted meanwhile
+    Generation.objects.filter(pk=generation.pk).update(waiting_for_enrollment=False)
     services.execute_generation(generation.pk)
     generation.refresh_from_db()
-    assert generation.status == GenerationStatus.SUCCEEDED and len(quick_search) == 1
-    assert VoiceProfileArtifact.objects.get(voice=voice).status == "ready"
+    assert generation.status == GenerationStatus.FAILED and "enroll it first" in generation.error
+    assert quick_search == []
+
+
+def test_a_failed_enrollment_fails_the_jobs_waiting_for_it(tenant, voice, consent, monkeypatch,
+                                                           django_capture_on_commit_callbacks):
+    from synthesis import enrollment
+
+    def broken(*args, **kwargs):
+        raise services.DomainError("the references are too short for the style search")
+
+    monkeypatch.setattr(enrollment, "enroll_voice", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = create(tenant, voice)
+    generation.refresh_from_db()
+    assert generation.status == GenerationStatus.FAILED
+    assert generation.error == "the voice's enrollment failed: the references are too short for the style search"
+
+
+def test_a_consent_becoming_valid_starts_the_enrollment(tenant, voice, quick_search, settings,
+                                                        django_capture_on_commit_callbacks):
+    from consent.models import ConsentRecord, ConsentStatus
+
+    settings.SYNTHESIS_ENROLL_ON_CONSENT = True
+    record = grant(voice)
+    ConsentRecord.objects.filter(pk=record.pk).update(status=ConsentStatus.CONTENT_UNVERIFIED)  # awaiting approval
+    assert not VoiceProfileArtifact.objects.filter(voice=voice).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_services.approve_consent(record, actor=tenant.admin.user)
+    assert VoiceProfileArtifact.objects.get(voice=voice).status == "ready" and len(quick_search) == 1
 
 
 def test_enrollment_needs_a_valid_consent(tenant, voice):

@@ -53,7 +53,17 @@ def test_studio_offers_consented_voices_explains_refusals_and_starts_jobs(tenant
     assert "Queued" in text and f'hx-get="{status_url}"' in text and 'hx-trigger="every 1s"' in text
     assert "stream-player" not in text
 
-    # A streamed one: the page gets a player for the synthesis API's stream.
+    # A stream cannot wait minutes for the voice's enrollment: refused with what to do ...
+    response = client.post(reverse("web:studio"), {**base, "text": "Good night.", "stream": "on"})
+    assert response.status_code == 400 and "enroll it first" in response.content.decode()
+    cache.clear()
+    # ... and once the voice is enrolled, the page gets a player for the synthesis API's stream.
+    from synthesis.models import VoiceProfileArtifact
+    from tests.synthesis.test_pipeline_support import cache_stock_profile
+
+    assert VoiceProfileArtifact.objects.get(voice=voice).status == "queued"  # the job above started it
+    VoiceProfileArtifact.objects.filter(voice=voice).delete()
+    cache_stock_profile(voice)  # as the enrollment worker leaves it
     response = client.post(reverse("web:studio"), {**base, "text": "Good night.", "stream": "on"})
     streamed = Generation.objects.exclude(pk=job.pk).get()
     assert response.status_code == 302 and response["Location"].endswith(f"?generation={streamed.pk}")
@@ -63,10 +73,11 @@ def test_studio_offers_consented_voices_explains_refusals_and_starts_jobs(tenant
 
     # The same per-user limit as the API (3 per minute by default), with what to do about it.
     client.post(reverse("web:studio"), {**base, "text": "Third.", "stream": "on"})
-    response = client.post(reverse("web:studio"), {**base, "text": "Fourth.", "stream": "on"})
+    client.post(reverse("web:studio"), {**base, "text": "Fourth.", "stream": "on"})  # 3 since the cache was cleared
+    response = client.post(reverse("web:studio"), {**base, "text": "Fifth.", "stream": "on"})
     assert response.status_code == 400
     assert "limit of generations per minute. Wait" in response.content.decode()
-    assert Generation.objects.count() == 3
+    assert Generation.objects.count() == 4
 
     # Another organisation sees neither the jobs nor their status.
     rival = signed_in(other_tenant.producer.user)

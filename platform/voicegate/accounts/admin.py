@@ -1,17 +1,64 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from voicegate.audit.admin import AuditTrailMixin
 from voicegate.audit.services import record_audit
 
-from .models import ApiToken, Membership, Organisation
+from . import services
+from .models import ApiToken, Membership, Organisation, Role
+
+
+def _last_admin_message(organisation) -> str:
+    return (f"{organisation.name!r} would be left without an admin: make another member an admin first "
+            "(an organisation always keeps at least one)")
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """The organisation page's member rows: saving them must leave at least one admin."""
+
+    def clean(self):
+        super().clean()
+        organisation = self.instance
+        if organisation.pk is None or not services.remaining_admins(organisation, without=set()):
+            return  # a new organisation, or one that has no admin to lose
+        kept = [form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        if not any(form.cleaned_data.get("role") == Role.ADMIN for form in kept):
+            raise forms.ValidationError(_last_admin_message(organisation))
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ["user"]
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        previous = self.instance
+        if previous.pk is not None and previous.role == Role.ADMIN and cleaned.get("role") != Role.ADMIN:
+            if not services.remaining_admins(previous.organisation, without={previous.pk}):
+                raise forms.ValidationError(_last_admin_message(previous.organisation))
+        return cleaned
+
+
+def _refuse_losing_last_admins(modeladmin, request, memberships) -> bool:
+    """True (and an error message) when deleting ``memberships`` leaves one of their organisations without an admin."""
+    pks = {m.pk for m in memberships}
+    for membership in memberships:
+        if membership.role == Role.ADMIN and not services.remaining_admins(membership.organisation, without=pks):
+            modeladmin.message_user(request, _last_admin_message(membership.organisation), messages.ERROR)
+            return True
+    return False
 
 
 @admin.register(Organisation)
@@ -38,9 +85,55 @@ class OrganisationAdmin(AuditTrailMixin, admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipForm
     list_display = ("user", "organisation", "role", "created_at")
     list_filter = ("role", "organisation")
     search_fields = ("user__username",)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.role == Role.ADMIN and not services.remaining_admins(obj.organisation,
+                                                                                        without={obj.pk}):
+            return False  # the organisation's last admin: Django admin then refuses and hides the button
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change and "role" in form.changed_data and set(form.changed_data) == {"role"}:
+            services.change_role(obj, obj.role, actor=request.user)  # checked and audited like the API
+            return
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        services.remove_member(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        memberships = list(queryset.select_related("organisation", "user"))
+        if _refuse_losing_last_admins(self, request, memberships):
+            return
+        for membership in memberships:
+            services.remove_member(membership, actor=request.user)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class MemberAwareUserAdmin(UserAdmin):
+    """Django's user admin, except that an organisation's last admin cannot be deleted."""
+
+    def has_delete_permission(self, request, obj=None):
+        membership = getattr(obj, "membership", None) if obj is not None else None
+        if membership is not None and membership.role == Role.ADMIN and \
+                not services.remaining_admins(membership.organisation, without={membership.pk}):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        memberships = list(Membership.objects.filter(user__in=queryset).select_related("organisation", "user"))
+        if _refuse_losing_last_admins(self, request, memberships):
+            return
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(ApiToken)

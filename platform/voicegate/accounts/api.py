@@ -87,12 +87,13 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class MemberViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """Members of the caller's organisation (admins only)."""
+                    mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                    viewsets.GenericViewSet):
+    """Members of the caller's organisation (admins only). The last admin cannot be demoted or removed (409)."""
 
     serializer_class = MemberSerializer
     permission_classes = [IsOrgAdmin]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def scoped_queryset(self, organisation):
         return members(organisation) if organisation else Membership.objects.none()
@@ -107,5 +108,8 @@ class MemberViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.RetrieveMo
         role = serializer.validated_data.get("role")
         if role:
             serializer.instance = services.change_role(serializer.instance, role, actor=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.remove_member(instance, actor=self.request.user)
 
 

@@ -4,6 +4,7 @@ from rest_framework import authentication, exceptions
 
 from voicegate.errors import NotFound
 
+from .lockout import client_address, record_token_failure, token_refusal
 from .services import authenticate_token
 
 
@@ -18,9 +19,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("malformed Authorization header; use 'Token <key>'")
+        address = client_address(request)
+        refusal = token_refusal(address)
+        if refusal:
+            raise exceptions.Throttled(detail=refusal)
         try:
             token = authenticate_token(header[1])
         except NotFound as exc:
+            record_token_failure(address)
             raise exceptions.AuthenticationFailed(exc.message) from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("this user is deactivated")

@@ -96,16 +96,56 @@ def add_member(organisation: Organisation, username: str, role: str, *, actor=No
     return membership
 
 
+class LastAdmin(Conflict):
+    code = "last_admin"
+
+
+def _lock_organisation(organisation_id) -> None:
+    # Admin changes of one organisation are serialised on its row, so two admins demoting each
+    # other at once cannot both succeed (and do not deadlock on each other's membership rows).
+    Organisation.objects.select_for_update().filter(pk=organisation_id).first()
+
+
+def assert_keeps_an_admin(membership: Membership, action: str) -> None:
+    """LastAdmin (409) when ``membership`` is its organisation's only admin; call inside the change's transaction."""
+    if membership.role != Role.ADMIN:
+        return
+    if not Membership.objects.filter(organisation_id=membership.organisation_id, role=Role.ADMIN) \
+            .exclude(pk=membership.pk).exists():
+        raise LastAdmin(f"{membership.user.get_username()!r} is the only admin of {membership.organisation.name!r} "
+                        f"and cannot be {action}: make another member an admin first")
+
+
 def change_role(membership: Membership, role: str, *, actor) -> Membership:
     if role not in Role.values:
         raise DomainError(f"role {role!r} is not one of: {', '.join(Role.values)}")
     with transaction.atomic():
+        _lock_organisation(membership.organisation_id)
+        membership.refresh_from_db(fields=["role"])
         old = membership.role
+        if role != Role.ADMIN:
+            assert_keeps_an_admin(membership, f"made {role}")
         membership.role = role
         membership.save(update_fields=["role"])
         record_audit("member.role_changed", actor=actor, organisation=membership.organisation,
                      target=membership.user, details={"from": old, "to": role})
     return membership
+
+
+def remove_member(membership: Membership, *, actor) -> None:
+    """Take a member out of the organisation (the membership goes; the user record stays, without access)."""
+    with transaction.atomic():
+        _lock_organisation(membership.organisation_id)
+        membership.refresh_from_db(fields=["role"])
+        assert_keeps_an_admin(membership, "removed")
+        record_audit("member.removed", actor=actor, organisation=membership.organisation, target=membership.user,
+                     details={"role": membership.role})
+        membership.delete()
+
+
+def remaining_admins(organisation: Organisation, *, without: set[int]) -> int:
+    """How many admins the organisation keeps if the memberships ``without`` stop being admins."""
+    return Membership.objects.filter(organisation=organisation, role=Role.ADMIN).exclude(pk__in=without).count()
 
 
 def issue_api_token(user, *, name: str = "default", actor=None) -> IssuedToken:

@@ -56,7 +56,14 @@ class Command(JsonCommand):
         except ImportError:
             return None
         self.progress("preparing the demo voice (synthesised reference and consent statement)...")
-        voice_id = ensure_demo_voice(org)
+        from django.conf import settings
+
+        # The demo enrolls its voice below with a short budget; no full enrollment on consent meanwhile.
+        enroll_on_consent, settings.SYNTHESIS_ENROLL_ON_CONSENT = settings.SYNTHESIS_ENROLL_ON_CONSENT, False
+        try:
+            voice_id = ensure_demo_voice(org)
+        finally:
+            settings.SYNTHESIS_ENROLL_ON_CONSENT = enroll_on_consent
         if voice_id:
             self.enroll_demo_voice(voice_id)
         return voice_id

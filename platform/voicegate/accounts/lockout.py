@@ -1,0 +1,140 @@
+"""Brute-force protection: failed sign-ins per account and per client address, failed API tokens per address.
+
+Failures are counted in the cache (``cache.add`` + ``cache.incr``: atomic on Redis and on local
+memory) in a fixed window of ``LOGIN_LOCKOUT_S`` seconds from the first failure. Once a count
+reaches its limit, sign-ins for that account (or from that address) are refused with a message
+saying so, even with the right password, until the window ends; reaching a limit is audited.
+A successful sign-in clears its account's count (not its address's).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class Counter:
+    scope: str  # "account" | "address" | "token"
+    key: str
+    limit: int
+
+
+def _window_s() -> int:
+    return int(settings.LOGIN_LOCKOUT_S)
+
+
+def client_address(request) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it.
+    return (getattr(request, "META", {}) or {}).get("REMOTE_ADDR") or "unknown"
+
+
+def _account_counter(username: str) -> Counter:
+    digest = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:32]
+    return Counter("account", f"lockout:account:{digest}", int(settings.LOGIN_FAILURE_LIMIT))
+
+
+def _address_counter(address: str) -> Counter:
+    return Counter("address", f"lockout:address:{address}", int(settings.LOGIN_ADDRESS_FAILURE_LIMIT))
+
+
+def _token_counter(address: str) -> Counter:
+    return Counter("token", f"lockout:token:{address}", int(settings.TOKEN_FAILURE_LIMIT))
+
+
+def _count(counter: Counter) -> int:
+    return int(cache.get(counter.key, 0))
+
+
+def _fail(counter: Counter) -> int:
+    cache.add(counter.key, 0, _window_s())
+    try:
+        return int(cache.incr(counter.key))
+    except ValueError:  # expired between add and incr: start again
+        cache.add(counter.key, 1, _window_s())
+        return 1
+
+
+def _minutes() -> int:
+    return max(1, round(_window_s() / 60))
+
+
+def login_refusal(username: str, address: str) -> str | None:
+    """Why a sign-in for ``username`` from ``address`` is refused now, or None."""
+    if _count(_account_counter(username)) >= _account_counter(username).limit:
+        return (f"Too many failed sign-ins for this account: sign-in is blocked for up to {_minutes()} minutes. "
+                "Wait and try again, or ask an admin of your organisation to reset your password.")
+    if _count(_address_counter(address)) >= _address_counter(address).limit:
+        return (f"Too many failed sign-ins from your network address: sign-in is blocked for up to {_minutes()} "
+                "minutes. Wait and try again.")
+    return None
+
+
+def record_login_failure(username: str, address: str) -> None:
+    for counter in (_account_counter(username), _address_counter(address)):
+        if _fail(counter) == counter.limit:
+            _audit_lockout(counter, username=username, address=address)
+
+
+def clear_login_failures(username: str) -> None:
+    cache.delete(_account_counter(username).key)
+
+
+def token_refusal(address: str) -> str | None:
+    counter = _token_counter(address)
+    if _count(counter) >= counter.limit:
+        return (f"Too many requests with invalid API tokens from your network address: token authentication is "
+                f"blocked for up to {_minutes()} minutes.")
+    return None
+
+
+def record_token_failure(address: str) -> None:
+    counter = _token_counter(address)
+    if _fail(counter) == counter.limit:
+        _audit_lockout(counter, username=None, address=address)
+
+
+def _audit_lockout(counter: Counter, *, username: str | None, address: str) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from voicegate.audit.services import record_audit
+
+    user = get_user_model().objects.filter(username=username).select_related("membership").first() \
+        if username else None
+    organisation = getattr(getattr(user, "membership", None), "organisation_id", None)
+    with transaction.atomic():
+        record_audit("auth.locked_out", actor=None, organisation=organisation, target=user,
+                     details={"scope": counter.scope, "username": username, "address": address,
+                              "failures": counter.limit, "window_s": _window_s()})
+
+
+class _LockoutCheck:
+    """Sign-in forms: refuse with the reason (not "wrong password") while sign-in is blocked."""
+
+    def clean(self):
+        refusal = login_refusal(self.data.get("username", ""), client_address(self.request))
+        if refusal:
+            raise forms.ValidationError(refusal, code="locked_out")
+        return super().clean()
+
+
+class LockoutAuthenticationForm(_LockoutCheck, AuthenticationForm):
+    """The web UI's sign-in form."""
+
+
+class LockoutAdminAuthenticationForm(_LockoutCheck, AdminAuthenticationForm):
+    """The Django admin's sign-in form."""
+
+
+def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    record_login_failure(str(credentials.get("username") or ""), client_address(request))
+
+
+def on_logged_in(sender, request, user, **kwargs) -> None:
+    clear_login_failures(user.get_username())

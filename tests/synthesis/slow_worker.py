@@ -1,0 +1,33 @@
+"""A real Celery worker whose synthesis jobs pause a second per sentence, so a test can kill it mid-job.
+
+    python -m tests.synthesis.slow_worker <celery worker arguments>
+
+Only the pace changes (a sleep before each sentence's progress is stored); the job is the real one.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import django
+
+
+def main() -> None:
+    django.setup()
+    from synthesis import services
+
+    real_report = services._report_progress
+
+    def slow_report(generation_id, fraction):
+        time.sleep(1.0)
+        real_report(generation_id, fraction)
+
+    services._report_progress = slow_report
+    from celery.bin.celery import main as celery_main
+
+    sys.argv = ["celery", "-A", "voicegate", "worker", *sys.argv[1:]]
+    celery_main()
+
+
+if __name__ == "__main__":
+    main()

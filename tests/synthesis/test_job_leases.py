@@ -1,0 +1,174 @@
+"""Jobs survive a crashed worker: a lease the worker renews, and a reaper that takes expired jobs back."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from synthesis import services
+from synthesis.models import Generation, GenerationStatus
+from tests.synthesis.test_pipeline_support import *  # noqa: F401,F403  (fixtures)
+from tests.synthesis.test_pipeline_support import grant, stored_outputs
+from voicegate.audit.models import AuditEntry
+
+ROOT = Path(__file__).resolve().parents[2]
+KOREAN = "안녕하세요. 오늘은 날씨가 좋습니다. 우리는 공원에 갑니다. 저녁에는 집에 돌아옵니다. 내일 또 만나요. 감사합니다."
+
+
+def _running_with_lease(generation, *, expired: bool, attempts: int = 1):
+    delta = timezone.timedelta(seconds=-5 if expired else 60)
+    Generation.objects.filter(pk=generation.pk).update(status=GenerationStatus.RUNNING, attempts=attempts,
+                                                       lease_expires_at=timezone.now() + delta)
+
+
+def _request(tenant, voice, text="Good morning."):
+    from django.db import transaction
+
+    with transaction.atomic():  # enqueue waits for a commit the test transaction never makes: nothing runs
+        return Generation.objects.get(pk=services.request_synthesis(
+            user=tenant.producer.user, voice=voice, text=text, language="en").pk)
+
+
+@pytest.mark.django_db
+def test_a_live_lease_keeps_a_duplicate_delivery_away(tenant, ready_voice, settings):
+    settings.JOBS_IN_PROCESS = "eager"
+    generation = _request(tenant, ready_voice)
+    _running_with_lease(generation, expired=False)
+    assert services.claim_generation(generation.pk, leased=True) is None
+    _running_with_lease(generation, expired=True)
+    taken = services.claim_generation(generation.pk, leased=True)
+    assert taken is not None and taken.attempts == 2 and taken.lease_expires_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_the_reaper_requeues_expired_jobs_and_fails_them_past_the_attempt_limit(tenant, ready_voice, settings,
+                                                                                django_capture_on_commit_callbacks):
+    settings.SYNTHESIS_MAX_ATTEMPTS = 2
+    requeue, give_up, alive = (_request(tenant, ready_voice) for _ in range(3))
+    _running_with_lease(requeue, expired=True, attempts=1)
+    _running_with_lease(give_up, expired=True, attempts=2)
+    _running_with_lease(alive, expired=False, attempts=1)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):  # the re-queued job runs (eager) once committed
+        call_command("reap_jobs", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"requeued": [str(requeue.pk)], "failed": [str(give_up.pk)],
+                                          "enrollments_requeued": [], "enrollments_failed": []}
+    requeue.refresh_from_db(), give_up.refresh_from_db(), alive.refresh_from_db()
+    assert requeue.status == GenerationStatus.SUCCEEDED and requeue.attempts == 2
+    assert give_up.status == GenerationStatus.FAILED and "gave up after 2 attempts" in give_up.error
+    assert alive.status == GenerationStatus.RUNNING
+    assert AuditEntry.objects.filter(action="synthesis.requeued", target_id=str(requeue.pk)).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_reaper_requeues_an_enrollment_whose_worker_died_and_gives_up_past_the_limit(
+        tenant, voice, consent, settings, django_capture_on_commit_callbacks):
+    from synthesis.models import EnrollmentStatus, VoiceProfileArtifact
+
+    settings.SYNTHESIS_MAX_ATTEMPTS = 2
+    artifact = VoiceProfileArtifact.objects.create(voice=voice, status=EnrollmentStatus.RUNNING, attempts=1,
+                                                   lease_expires_at=timezone.now() - timezone.timedelta(seconds=5))
+    with django_capture_on_commit_callbacks() as callbacks:  # the re-queued enrollment is not run here
+        reaped = services.reap_expired_generations()
+    assert reaped["enrollments_requeued"] == [str(artifact.pk)] and len(callbacks) == 1
+    artifact.refresh_from_db()
+    assert artifact.status == EnrollmentStatus.QUEUED and artifact.lease_expires_at is None
+    assert AuditEntry.objects.filter(action="synthesis.enrollment_requeued").count() == 1
+    waiting = _request(tenant, voice)  # a job waiting behind the enrollment
+    assert waiting.waiting_for_enrollment
+    VoiceProfileArtifact.objects.filter(pk=artifact.pk).update(
+        status=EnrollmentStatus.RUNNING, attempts=2, lease_expires_at=timezone.now() - timezone.timedelta(seconds=5))
+    assert services.reap_expired_generations()["enrollments_failed"] == [str(artifact.pk)]
+    waiting.refresh_from_db()
+    assert waiting.status == GenerationStatus.FAILED and "gave up after 2 attempts" in waiting.error
+
+
+@pytest.mark.django_db
+def test_a_late_worker_whose_job_was_taken_over_writes_no_output(tenant, ready_voice):
+    generation = _request(tenant, ready_voice)
+    first = services.claim_generation(generation.pk, leased=True)
+    Generation.objects.filter(pk=generation.pk).update(lease_expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    second = services.claim_generation(generation.pk, leased=True)  # the reaped job, on another worker
+    samples = services.pipeline.np.ones(24000, dtype="float32") * 0.01
+    late = services.complete_generation(first, samples, 24000)
+    assert late.status == GenerationStatus.RUNNING and stored_outputs(tenant) == []  # the old attempt is fenced
+    done = services.complete_generation(second, samples, 24000)
+    assert done.status == GenerationStatus.SUCCEEDED and stored_outputs(tenant) == [done.audio.name]
+
+
+def _worker(env, slow: bool) -> subprocess.Popen:
+    module = ["-m", "tests.synthesis.slow_worker"] if slow else ["-m", "celery", "-A", "voicegate", "worker"]
+    return subprocess.Popen([sys.executable, *module, "-Q", "synthesis", "-c", "1", "--pool", "solo",
+                             "-n", f"lease-{'slow' if slow else 'fresh'}-{os.getpid()}@%h", "--without-gossip",
+                             "--without-mingle", "-l", "WARNING"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, sig)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+def _wait_for(condition, timeout_s: float, what: str):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+@pytest.mark.broker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voice, settings):
+    """SIGKILL the whole worker mid-job; a new worker reaps the expired lease and finishes the job, once."""
+    from django.db import connection
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis") or connection.vendor != "postgresql":
+        pytest.skip("needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL), as on CI")
+    from voicegate.celery import app
+
+    grant(voice, languages=("ko",))  # Korean is spoken by espeak-ng: no enrollment needed
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="voicegate.settings", SYNTHESIS_LEASE_S="3",
+               SYNTHESIS_REAPER_INTERVAL_S="1", DATABASE_URL=f"{os.environ['DATABASE_URL'].rsplit('/', 1)[0]}/"
+                                                            f"{connection.settings_dict['NAME']}",
+               STORAGE_LOCAL_ROOT=settings.MEDIA_ROOT, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'platform'}")
+    settings.CELERY_BROKER_URL = broker
+    app.conf.broker_url, app.conf.task_always_eager = broker, False
+    slow = _worker(env, slow=True)
+    fresh = None
+    try:
+        generation = services.request_synthesis(user=tenant.producer.user, voice=voice, text=KOREAN, language="ko")
+        _wait_for(lambda: Generation.objects.filter(pk=generation.pk, status="running", progress__gt=0).exists(),
+                  90, "the slow worker to be mid-job")
+        _stop(slow, signal.SIGKILL)  # the whole worker, as the issue's tester did
+        assert Generation.objects.get(pk=generation.pk).status == GenerationStatus.RUNNING
+        fresh = _worker(env, slow=False)
+        done = _wait_for(lambda: Generation.objects.filter(pk=generation.pk, status="succeeded").first(), 90,
+                         "the new worker to finish the job")
+        assert done.attempts == 2 and done.duration_s > 3
+        assert stored_outputs(tenant) == [done.audio.name]
+        assert AuditEntry.objects.filter(action="synthesis.completed", target_id=str(done.pk)).count() == 1
+        assert AuditEntry.objects.filter(action="synthesis.requeued", target_id=str(done.pk)).count() == 1
+    finally:
+        _stop(slow, signal.SIGKILL)
+        if fresh is not None:
+            _stop(fresh)
+        app.conf.task_always_eager = True
