@@ -70,7 +70,6 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
     out: dict[str, dict] = {}
     started = time.time()
     pending = [c for c in clips if not (store / f"{_key(c.id, condition)}.npz").exists()]
-    loaded = dict.fromkeys(c.id for c in pending)
     for index, (clip, audio) in enumerate(C.iter_loaded(pending, cache / "audio"), 1):
         rng = np.random.default_rng(int(hashlib.sha1(f"{clip.id}|{seed}".encode()).hexdigest()[:8], 16))
         audio = C.crop(audio, rng)
@@ -88,7 +87,6 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
         np.savez(store / f"{_key(clip.id, condition)}.npz", mean=stats.mean.astype(np.float16),
                  square=stats.square.astype(np.float16), speech=stats.speech, chain=chain)
         _progress(index, len(pending), started, f"features [{condition}]")
-    del loaded
     for clip in clips:
         path = store / f"{_key(clip.id, condition)}.npz"
         if path.exists():
@@ -106,18 +104,23 @@ def windows(stats: dict, layers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
     return feats, speech
 
 
-def matrix(clips, table, layers, min_speech: float):
-    rows, labels, owners = [], [], []
+def speech_windows(clips, table, layers, min_speech: float):
+    """(index, clip, features of its speech windows) for each clip with features and enough speech."""
     for index, clip in enumerate(clips):
         if clip.id not in table:
             continue
         feats, speech = windows(table[clip.id], layers)
         keep = speech >= min_speech
-        if not keep.any():
-            continue
-        rows.append(feats[keep])
-        labels.append(np.full(int(keep.sum()), clip.label))
-        owners.append(np.full(int(keep.sum()), index))
+        if keep.any():
+            yield index, clip, feats[keep]
+
+
+def matrix(clips, table, layers, min_speech: float):
+    rows, labels, owners = [], [], []
+    for index, clip, feats in speech_windows(clips, table, layers, min_speech):
+        rows.append(feats)
+        labels.append(np.full(feats.shape[0], clip.label))
+        owners.append(np.full(feats.shape[0], index))
     return np.concatenate(rows), np.concatenate(labels), np.concatenate(owners)
 
 
@@ -153,14 +156,8 @@ def fit(clips, table, layers, *, c: float, min_speech: float):
 def clip_scores(model, clips, table, layers, min_speech: float) -> dict[str, float]:
     """The clip's logit: mean of its speech windows' logits (as detect_synthetic computes it)."""
     scores = {}
-    for clip in clips:
-        if clip.id not in table:
-            continue
-        feats, speech = windows(table[clip.id], layers)
-        keep = speech >= min_speech
-        if not keep.any():
-            continue
-        logits = ((feats[keep] - model["mean"]) / model["scale"]) @ model["coef"] + model["intercept"]
+    for _, clip, feats in speech_windows(clips, table, layers, min_speech):
+        logits = ((feats - model["mean"]) / model["scale"]) @ model["coef"] + model["intercept"]
         scores[clip.id] = float(np.mean(logits))
     return scores
 
