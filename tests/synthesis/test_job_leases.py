@@ -136,7 +136,7 @@ def _wait_for(condition, timeout_s: float, what: str):
 @pytest.mark.broker
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voice, settings):
+def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voice, settings, tmp_path):
     """SIGKILL the whole worker mid-job; a new worker reaps the expired lease and finishes the job, once."""
     from django.db import connection
 
@@ -146,7 +146,13 @@ def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voi
     from voicegate.celery import app
 
     grant(voice, languages=("ko",))  # Korean is spoken by espeak-ng: no enrollment needed
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="voicegate.settings", SYNTHESIS_LEASE_S="3",
+    # The worker processes cannot see this test's private S3 key prefix, so test and workers share one
+    # local folder (the object store itself is exercised by the rest of the suite).
+    media = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(media)}}}
+    settings.MEDIA_ROOT = str(media)
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="voicegate.settings", SYNTHESIS_LEASE_S="3", STORAGE_BACKEND="local",
                SYNTHESIS_REAPER_INTERVAL_S="1", DATABASE_URL=f"{os.environ['DATABASE_URL'].rsplit('/', 1)[0]}/"
                                                             f"{connection.settings_dict['NAME']}",
                STORAGE_LOCAL_ROOT=settings.MEDIA_ROOT, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'platform'}")
