@@ -191,8 +191,8 @@ class SyntheticSpeechEvidence:
             where = (f", most strongly in {', '.join(f'{a:.1f}-{b:.1f} s' for a, b in spans[:4])}"
                      if spans else "")
             return (f"The synthetic-speech detector says the speech sounds synthesised (probability "
-                    f"{self.probability:.2f}{where}){rates}.")
-        return (f"The synthetic-speech detector found no sign of synthesis (probability {self.probability:.2f}){rates}; "
+                    f"{self.probability:.3f}{where}){rates}.")
+        return (f"The synthetic-speech detector found no sign of synthesis (probability {self.probability:.3f}){rates}; "
                 "that is not proof of a human speaker.")
 
     def _rates(self) -> str:

@@ -160,10 +160,10 @@ def detect_synthetic(samples: np.ndarray, sample_rate: int, *, threshold: float 
     probability = float(model.probability(float(np.mean(logits))))
     detected = probability >= threshold
     if detected:
-        reason = (f"sounds synthesised: probability {probability:.2f} (threshold {threshold:.2f}) over "
+        reason = (f"sounds synthesised: probability {probability:.3f} (threshold {threshold:.3f}) over "
                   f"{len(logits)} one-second speech windows")
     else:
-        reason = (f"no sign of synthesis found by this detector (probability {probability:.2f}, threshold "
-                  f"{threshold:.2f}); it misses about {model.miss_rate:.0%} of synthetic clips from generators "
+        reason = (f"no sign of synthesis found by this detector (probability {probability:.3f}, threshold "
+                  f"{threshold:.3f}); it misses about {model.miss_rate:.0%} of synthetic clips from generators "
                   "it was not trained on")
     return SyntheticSpeechScore(probability, detected, True, reason, speech_seconds, analysed, segments, description)

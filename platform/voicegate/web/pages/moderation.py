@@ -121,7 +121,7 @@ def _report_context(request: HttpRequest, verification, *, from_upload: bool = F
         "matched_generation": matched,
         "v": verification, "r": report, "from_upload": from_upload, "duration": duration,
         "segments": segments, "segments_json": json.dumps(segments + suspicious),
-        "synthetic": synthetic, "synthetic_bars": synthetic_bars,
+        "synthetic": synthetic, "synthetic_bars": synthetic_bars, "synthetic_threshold_height": 100 * threshold,
         "segment_bars": [{"left": 100 * s["start"] / duration, "width": 100 * (s["end"] - s["start"]) / duration,
                           "start": s["start"], "end": s["end"]} for s in segments] if duration else [],
         "item": item, "history": list(item.history.select_related("actor", "assigned_to")) if item else [],
