@@ -216,17 +216,19 @@ def augment(samples: np.ndarray, rng: np.random.Generator, telephone_p: float) -
     steps = []
     x = samples
     if rng.random() < telephone_p:
-        x, _ = telephone(x), steps.append("8k")
+        x = telephone(x)
+        steps.append("8k")
     roll = rng.random()
+    codec = None
     if roll < 0.15:
-        bitrate = str(rng.choice(["32k", "48k", "64k", "96k"]))
-        x, _ = transcode(x, "mp3", bitrate), steps.append(f"mp3-{bitrate}")
+        codec = ("mp3", str(rng.choice(["32k", "48k", "64k", "96k"])))
     elif roll < 0.30:
-        bitrate = str(rng.choice(["16k", "24k", "32k", "48k"]))
-        x, _ = transcode(x, "opus", bitrate), steps.append(f"opus-{bitrate}")
+        codec = ("opus", str(rng.choice(["16k", "24k", "32k", "48k"])))
     elif roll < 0.38:
-        bitrate = str(rng.choice(["48k", "64k", "96k"]))
-        x, _ = transcode(x, "aac", bitrate), steps.append(f"aac-{bitrate}")
+        codec = ("aac", str(rng.choice(["48k", "64k", "96k"])))
+    if codec:
+        x = transcode(x, *codec)
+        steps.append("-".join(codec))
     if rng.random() < 0.25:
         snr = float(rng.uniform(15, 40))
         power = float(np.mean(np.square(x))) + 1e-12
