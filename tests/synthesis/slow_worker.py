@@ -1,4 +1,4 @@
-"""A real Celery worker whose synthesis jobs pause a second per sentence, so a test can kill it mid-job.
+"""A real Celery worker whose synthesis jobs pause two seconds per sentence, so a test can kill it mid-job.
 
     python -m tests.synthesis.slow_worker <celery worker arguments>
 
@@ -19,8 +19,11 @@ def main() -> None:
     real_report = services._report_progress
 
     def slow_report(generation_id, fraction):
+        # Sleep after storing progress too, so "running with progress" lasts long enough to be seen
+        # even when the last sentence's packaging takes only milliseconds on an idle machine.
         time.sleep(1.0)
         real_report(generation_id, fraction)
+        time.sleep(1.0)
 
     services._report_progress = slow_report
     from celery.bin.celery import main as celery_main

@@ -123,6 +123,21 @@ def _stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
             os.killpg(worker.pid, signal.SIGKILL)
 
 
+def _forget_synthesis_messages(broker: str) -> None:
+    """Drop queued and unacknowledged synthesis messages (kombu's Redis transport keeps the latter in 'unacked')."""
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    client.delete("synthesis")
+    for tag, raw in client.hgetall("unacked").items():
+        message, _, queue = json.loads(raw)
+        if queue == "synthesis":
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
+
+
 def _wait_for(condition, timeout_s: float, what: str):
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -145,6 +160,9 @@ def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voi
         pytest.skip("needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL), as on CI")
     from voicegate.celery import app
 
+    # Messages an earlier run's killed worker left unacknowledged on the broker would be redelivered to
+    # this test's workers first: start from an empty synthesis queue.
+    _forget_synthesis_messages(broker)
     grant(voice, languages=("ko",))  # Korean is spoken by espeak-ng: no enrollment needed
     # The worker processes cannot see this test's private S3 key prefix, so test and workers share one
     # local folder (the object store itself is exercised by the rest of the suite).
@@ -178,3 +196,4 @@ def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voi
         if fresh is not None:
             _stop(fresh)
         app.conf.task_always_eager = True
+        _forget_synthesis_messages(broker)
