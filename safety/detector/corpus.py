@@ -15,8 +15,8 @@ with pauses, and so are short synthetic ones.
 
 Sources are split by *source*, never by clip: ``heldout`` human sources are never trained or
 calibrated on (they measure the false-alarm rate on unseen people and recording chains).
-``pocketsphinx-testdata`` and alsa-utils' sounds are reserved for the project's evaluation and
-are not used here at all.
+The two Debian sound packages the project reserves for its outside evaluation (named in the model
+card) are not used here at all.
 """
 from __future__ import annotations
 
