@@ -133,7 +133,9 @@ def detect_synthetic(samples: np.ndarray, sample_rate: int, *, threshold: float 
 
     model = load_model()
     threshold = model.threshold if threshold is None else float(threshold)
-    audio = F.to_detector_rate(samples, sample_rate)
+    from voicegate.audio import resample
+
+    audio = resample(np.asarray(samples, dtype=np.float32), sample_rate, F.RATE)  # each block is level-normalised below
     segments: list[Segment] = []
     logits: list[float] = []
     speech_seconds = 0.0

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicegate.audio import resample
-
 from . import whisper
 
 RATE = whisper.SAMPLE_RATE
@@ -53,10 +51,6 @@ def normalise_level(samples: np.ndarray) -> np.ndarray:
     if peak > 0.99:
         gain *= 0.99 / peak
     return (x * gain).astype(np.float32)
-
-
-def to_detector_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    return normalise_level(resample(np.asarray(samples, dtype=np.float32), sample_rate, RATE))
 
 
 def speech_share(samples16k: np.ndarray, halves: int) -> np.ndarray:
