@@ -90,6 +90,19 @@ def other_tenant(db) -> Tenant:
     return make_tenant("Rival Studio")
 
 
+@pytest.fixture
+def dashboard(tenant):
+    """The tenant's admin signed in to the Django admin as a superuser."""
+    from django.test import Client
+
+    user = tenant.admin.user
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -67,16 +67,6 @@ def test_owner_crud_is_audited(tenant):
 
 # ---- the Django admin --------------------------------------------------------------------
 
-@pytest.fixture
-def dashboard(tenant) -> Client:
-    user = tenant.admin.user
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_admin_approve_action_is_audited(tenant, dashboard, records):
     consent = records["consent"]
     response = dashboard.post("/admin/consent/consentrecord/", {"action": "approve_selected",

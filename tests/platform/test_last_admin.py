@@ -41,16 +41,6 @@ def test_with_a_second_admin_one_can_step_down_and_members_can_be_removed(tenant
     assert AuditEntry.objects.filter(action="member.removed", target_id=str(tenant.producer.user.pk)).exists()
 
 
-@pytest.fixture
-def dashboard(tenant) -> Client:
-    user = tenant.admin.user
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_django_admin_refuses_to_demote_or_delete_the_last_admin(tenant, dashboard):
     membership = _membership(tenant.admin)
     page = dashboard.post(f"/admin/accounts/membership/{membership.pk}/change/",
