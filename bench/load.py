@@ -63,9 +63,9 @@ def _populate(env: dict[str, str]) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from consent import services as consent_services
+    from bench.fixtures import consented_voice
     from tests.speech import SENTENCES
-    from tests.web.audio import reference_wav, spoken_wav
+    from tests.web.audio import spoken_wav
     from voicegate.accounts.models import Role
     from voicegate.accounts.services import add_member, create_organisation, issue_api_token
 
@@ -75,14 +75,7 @@ def _populate(env: dict[str, str]) -> dict:
     for role in (Role.PRODUCER, Role.MODERATOR):
         member = add_member(org, f"{org.slug}-{role}", role, actor=admin)
         tokens[role] = issue_api_token(member.user).raw
-    voice = consent_services.enroll_voice(org, name="Load narrator", actor=admin,
-                                          references=[consent_services.AudioUpload(reference_wav(), "ref.wav")],
-                                          owner=consent_services.owner_named(org, "Load Owner", actor=admin))
-    challenge = consent_services.issue_statement(voice, languages=["en"], uses=["narration"], actor=admin)
-    record = consent_services.grant_consent(
-        voice, statement=consent_services.AudioUpload(spoken_wav(SENTENCES[5]), "statement.wav"),
-        challenge=challenge, actor=admin, content_checkable=False)
-    consent_services.approve_consent(record, actor=admin)
+    voice, _ = consented_voice(org, admin, "Load narrator", "Load Owner")
     clip = spoken_wav(SENTENCES[2])
     return {"tokens": tokens, "voice": str(voice.pk), "clip": clip}
 

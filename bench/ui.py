@@ -44,12 +44,12 @@ def _setup_django(scratch: Path) -> None:
 def _populate(audit_entries: int, generations: int) -> dict:
     from django.utils import timezone
 
+    from bench.fixtures import consented_voice
     from consent import services as consent_services
     from safety.services import submit_verification
     from synthesis.models import Generation
     from synthesis.services import new_watermark_key
-    from tests.speech import SENTENCES
-    from tests.web.audio import reference_wav, spoken_wav
+    from tests.web.audio import reference_wav
     from voicegate.accounts.models import Role
     from voicegate.accounts.services import add_member, create_organisation
     from voicegate.audit.services import record_audit
@@ -58,14 +58,7 @@ def _populate(audit_entries: int, generations: int) -> dict:
     org, admin = created.organisation, created.admin
     producer = add_member(org, "bench-producer", Role.PRODUCER, actor=admin, password="correct-horse-9").user
     moderator = add_member(org, "bench-moderator", Role.MODERATOR, actor=admin, password="correct-horse-9").user
-    voice = consent_services.enroll_voice(org, name="Bench narrator", actor=admin,
-                                          references=[consent_services.AudioUpload(reference_wav(), "ref.wav")],
-                                          owner=consent_services.owner_named(org, "Bench Owner", actor=admin))
-    challenge = consent_services.issue_statement(voice, languages=["en"], uses=["narration"], actor=admin)
-    record = consent_services.grant_consent(
-        voice, statement=consent_services.AudioUpload(spoken_wav(SENTENCES[5]), "statement.wav"),
-        challenge=challenge, actor=admin, content_checkable=False)
-    consent_services.approve_consent(record, actor=admin)
+    voice, record = consented_voice(org, admin, "Bench narrator", "Bench Owner")
     consent_services.enroll_voice(org, name="Bench unconsented", actor=admin,
                                   references=[consent_services.AudioUpload(reference_wav(), "ref2.wav")])
     now = timezone.now()
@@ -79,7 +72,7 @@ def _populate(audit_entries: int, generations: int) -> dict:
         record_audit("bench.event", actor=admin, organisation=org, target=("bench.thing", i), details={"i": i})
     verification = submit_verification(moderator, reference_wav(), "interview.wav")
     return {"producer": producer, "moderator": moderator, "admin": admin, "voice": voice, "record": record,
-            "challenge": challenge, "verification": verification, "generation": Generation.objects.first()}
+            "challenge": record.challenge, "verification": verification, "generation": Generation.objects.first()}
 
 
 def _pages(data: dict) -> list[tuple[str, object, str, dict]]:
