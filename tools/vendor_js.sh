@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Refresh the browser libraries the web UI serves from platform/voicegate/web/static/vendor/.
+# Refresh the browser libraries the web UI serves from web/static/vendor/.
 # npm runs in a scratch folder; only the dist files are committed, so `make run` needs no npm.
 #   tools/vendor_js.sh           install the versions pinned in package-lock.json (npm ci)
 #   tools/vendor_js.sh --update  re-resolve package.json (npm install) and rewrite the lock
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WEB=platform/voicegate/web
+WEB=web
 DEST=$WEB/static/vendor
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT

@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "synthesis",
     "watermark",
     "safety",
-    "voicegate.web",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -88,7 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "voicegate.web.context.navigation",
+                "web.context.navigation",
             ],
         },
     },

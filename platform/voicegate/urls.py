@@ -29,7 +29,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("synthesis.tts_urls")),
-    path("", include("voicegate.web.urls")),
+    path("", include("web.urls")),
 ]
 
 # JSON for API paths (an oversized body is 413), the site's pages elsewhere: voicegate.errors.

@@ -24,8 +24,8 @@ from consent.statements import STATEMENT_LANGUAGES
 from voicegate.accounts.models import Role
 from voicegate.audio import decode_audio
 from voicegate.errors import DomainError
-from voicegate.web.access import requires_role
-from voicegate.web.pages.common import MultipleFileField, call_service, storage_file
+from web.access import requires_role
+from web.pages.common import MultipleFileField, call_service, storage_file
 
 PAGE = gettext_lazy("Voices & consent")
 STATEMENT_LANGUAGE_NAMES = {"en": gettext_lazy("English"), "zh": gettext_lazy("Mandarin Chinese")}

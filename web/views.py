@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
-from voicegate.web.context import navigation
+from web.context import navigation
 
 
 @login_required

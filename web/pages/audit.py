@@ -14,7 +14,7 @@ from voicegate.accounts.models import Role
 from voicegate.audit.models import AuditEntry
 from voicegate.audit.selectors import audit_entries
 from voicegate.audit.services import verify_chain
-from voicegate.web.access import requires_role
+from web.access import requires_role
 
 PAGE_SIZE = 50
 

@@ -21,8 +21,8 @@ from safety import services as safety_services
 from safety.models import Decision, ModerationStatus, Verdict
 from voicegate.accounts.models import Role
 from voicegate.errors import DomainError
-from voicegate.web.access import requires_role
-from voicegate.web.pages.common import call_service
+from web.access import requires_role
+from web.pages.common import call_service
 
 PAGE = gettext_lazy("The moderation desk")
 QUEUE_PAGE_SIZE = 25

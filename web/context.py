@@ -31,7 +31,7 @@ def navigation(request):
             items.append({"url": url, "label": label, "active": request.path.startswith(url)})
     # The Django admin is the full consent dashboard; only staff accounts can sign in there.
     admin_url = reverse("admin:index") if membership.role == Role.ADMIN and request.user.is_staff else None
-    from voicegate.web.access import role_label
+    from web.access import role_label
 
     return {"nav_items": items, "membership": membership, "admin_url": admin_url,
             "role_name": role_label(membership.role)}

@@ -24,8 +24,8 @@ from synthesis.pipeline import REQUEST_FORMATS
 from voicegate.accounts.models import Role
 from voicegate.errors import DomainError
 from voicegate.throttling import SYNTHESIS_THROTTLES
-from voicegate.web.access import requires_role
-from voicegate.web.pages.common import call_service
+from web.access import requires_role
+from web.pages.common import call_service
 
 PAGE = gettext_lazy("The studio")
 HISTORY_PAGE_SIZE = 20
