@@ -2,7 +2,7 @@
 
 Models hold data and invariants; every workflow (enrollment, grant, approval, revocation,
 erasure) lives in consent.services and every rule about who may synthesize in
-``consent.services.assert_can_synthesize``.
+``consent.gate.assert_can_synthesize``.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from consent.gate import ConsentRefused, assert_can_synthesize
 from consent.models import (ConsentRecord, ConsentStatus, ProtectedVoice, StatementChallenge, Voice, VoiceOwner,
                             VoiceStatus)
 from voicegate.audio import decode_audio
@@ -59,8 +60,6 @@ def usable_voices(organisation, user, *, language: str | None = None, use: str =
     Without ``language`` a voice counts as usable when any usable consent covers ``use``; the
     reason for an unusable one is the gate's own message.
     """
-    from consent.services import ConsentRefused, assert_can_synthesize
-
     result = []
     for voice in voices_for(organisation):
         records = [r for r in voice.consents.all() if r.status == ConsentStatus.VERIFIED and r.revoked_at is None

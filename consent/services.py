@@ -10,7 +10,9 @@ the rules live in one place:
   reference) and, where an offline recogniser covers the language, the text that was issued.
 - :func:`approve_consent`, :func:`revoke_consent`, :func:`revoke_voice_consents`,
   :func:`erase_voice`.
-- :func:`assert_can_synthesize`: the gate.
+
+The gate that every synthesis path passes, ``assert_can_synthesize``, is in :mod:`consent.gate`
+(reads only, so selectors use it too).
 """
 from __future__ import annotations
 
@@ -56,24 +58,6 @@ def _setting(name: str, default: Any) -> Any:
 
 
 # ---- errors ----------------------------------------------------------------------------------
-
-class ConsentRefused(PermissionDenied):
-    """The gate's answer: the message says exactly why; ``reason`` is a stable code."""
-
-    code = "consent_refused"
-
-    def __init__(self, message: str, *, reason: str, voice: Voice | None = None,
-                 consent: ConsentRecord | None = None):
-        details = {"reason": reason}
-        if voice is not None:
-            details["voice_id"] = str(voice.pk)
-        if consent is not None:
-            details["consent_id"] = str(consent.pk)
-        super().__init__(message, details=details)
-        self.reason = reason
-        self.voice = voice
-        self.consent = consent
-
 
 class ProtectedVoiceRefused(PermissionDenied):
     code = "protected_voice"
@@ -674,76 +658,3 @@ def remove_protected_voice(protected: ProtectedVoice, *, actor=None) -> None:
         record_audit("protected_voice.removed", actor=actor, organisation=protected.organisation, target=protected,
                      details={"name": protected.name})
         protected.delete()
-
-
-# ---- the gate ------------------------------------------------------------------------------
-
-def _covers_language(scope: list[str], language: str) -> bool:
-    # "en" covers "en-gb"; "zh" does not cover "yue" (Cantonese is its own language code).
-    base = language.split("-")[0]
-    return language in scope or base in scope
-
-
-def _day(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d")
-
-
-def assert_can_synthesize(voice: Voice, user, language: str, use: str = "narration") -> ConsentRecord:
-    """The consent that allows ``user`` to synthesize ``voice`` in ``language`` for ``use``.
-
-    Raises ConsentRefused whose message says exactly why not. Every path that produces audio
-    in an enrolled voice (API, web UI, commands, the synthesis job itself) calls this.
-    """
-    membership = membership_of(user)
-    if membership is None or membership.organisation_id != voice.organisation_id:
-        raise ConsentRefused("this voice belongs to another organisation", reason="other_organisation", voice=voice)
-    if voice.is_erased:
-        raise ConsentRefused(f"voice {voice.name!r} was erased on {_day(voice.erased_at)}", reason="erased",
-                             voice=voice)
-    language = (language or "").strip().lower()
-    use = (use or "").strip().lower()
-    if not language or language == "auto":
-        raise ConsentRefused("name the language to synthesize in; consent is given per language",
-                             reason="language_not_in_scope", voice=voice)
-    now = timezone.now()
-    records = list(ConsentRecord.objects.filter(voice=voice).order_by("-created_at"))
-    if not records:
-        raise ConsentRefused(f"voice {voice.name!r} has no consent record", reason="no_consent", voice=voice)
-    usable = [r for r in records if r.status == ConsentStatus.VERIFIED and r.valid_from <= now
-              and not r.is_expired(now) and r.revoked_at is None]
-    for record in usable:
-        if _covers_language(record.languages, language) and use in record.uses:
-            return record
-    if usable:
-        in_language = [r for r in usable if _covers_language(r.languages, language)]
-        if not in_language:
-            scope = sorted({code for r in usable for code in r.languages})
-            raise ConsentRefused(f"language {language!r} is not in the consent's scope ({', '.join(scope)})",
-                                 reason="language_not_in_scope", voice=voice, consent=usable[0])
-        scope = sorted({u for r in in_language for u in r.uses})
-        raise ConsentRefused(f"use {use!r} is not in the consent's scope ({', '.join(scope)})",
-                             reason="use_not_in_scope", voice=voice, consent=in_language[0])
-    raise _refusal_for(records[0], voice, now)
-
-
-def _refusal_for(record: ConsentRecord, voice: Voice, now: datetime) -> ConsentRefused:
-    """Why the most recent consent record does not allow synthesis."""
-    name = voice.name
-    if record.status == ConsentStatus.REVOKED:
-        return ConsentRefused(f"consent for voice {name!r} was revoked on {_day(record.revoked_at)}",
-                              reason="revoked", voice=voice, consent=record)
-    if record.status == ConsentStatus.EXPIRED or (record.status == ConsentStatus.VERIFIED and record.is_expired(now)):
-        return ConsentRefused(f"consent for voice {name!r} expired on {_day(record.expires_at)}",
-                              reason="expired", voice=voice, consent=record)
-    if record.status == ConsentStatus.REJECTED:
-        return ConsentRefused(f"the consent statement for voice {name!r} was rejected ({record.reason}); "
-                              "record a new statement", reason="rejected", voice=voice, consent=record)
-    if record.status == ConsentStatus.CONTENT_UNVERIFIED:
-        return ConsentRefused(f"consent for voice {name!r} is pending: an admin must approve the statement "
-                              "(its content could not be checked automatically)", reason="pending",
-                              voice=voice, consent=record)
-    if record.status == ConsentStatus.PENDING:
-        return ConsentRefused(f"consent for voice {name!r} is pending verification", reason="pending",
-                              voice=voice, consent=record)
-    return ConsentRefused(f"consent for voice {name!r} is valid only from {_day(record.valid_from)}",
-                          reason="not_yet_valid", voice=voice, consent=record)

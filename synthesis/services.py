@@ -1,7 +1,7 @@
 """Every write about generations and voice enrollments, and the rules they follow.
 
 Creating a generation: cheap checks (length, format, speed, language, instruction) -> consent
-gate (consent.services.assert_can_synthesize) -> Generation row + audit, one transaction ->
+gate (consent.gate.assert_can_synthesize) -> Generation row + audit, one transaction ->
 job enqueued after commit. Running it (``execute_generation``, from the Celery task, the
 streaming view, /tts and the command alike): claim under SELECT ... FOR UPDATE -> pipeline
 (synthesis.pipeline) -> one output file + generation_completed + audit in one transaction.
@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentStatus, Voice
 from consent.selectors import reference_audio
-from consent.services import ConsentRefused, assert_can_synthesize
+from consent.gate import ConsentRefused, assert_can_synthesize
 from voicegate.accounts.selectors import organisation_of
 from voicegate.audio import decode_audio
 from voicegate.audit.services import record_audit
@@ -159,17 +159,13 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
             if start_enrollment(voice, user).status == EnrollmentStatus.READY:  # finished meanwhile
                 release_waiting_generations(voice)
         elif delivery == Delivery.JOB:
-            from synthesis.tasks import run_generation
-
-            generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+            generation.celery_task_id = enqueue("synthesis.run_generation", str(generation.pk))
             generation.save(update_fields=["celery_task_id"])
     return generation
 
 
 def release_waiting_generations(voice: Voice, *, failure: str | None = None) -> int:
     """The voice's enrollment finished: enqueue the jobs waiting for it, or fail them with ``failure``."""
-    from synthesis.tasks import run_generation
-
     released = 0
     waiting = Generation.objects.select_for_update().filter(voice=voice, waiting_for_enrollment=True,
                                                             status=GenerationStatus.QUEUED)
@@ -179,7 +175,7 @@ def release_waiting_generations(voice: Voice, *, failure: str | None = None) -> 
             generation.save(update_fields=["waiting_for_enrollment"])
             _mark_failed(generation, f"the voice's enrollment failed: {failure}")
             continue
-        generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+        generation.celery_task_id = enqueue("synthesis.run_generation", str(generation.pk))
         generation.save(update_fields=["waiting_for_enrollment", "celery_task_id"])
         released += 1
     return released
@@ -269,8 +265,6 @@ def reap_expired_generations() -> dict[str, list[str]]:
     times at once: each job is taken under its row lock, and outputs stay exactly-once because
     a late worker's attempt no longer matches the job's (complete_generation checks it).
     """
-    from synthesis.tasks import run_generation
-
     reaped: dict[str, list[str]] = {"requeued": [], "failed": []}
     expired = Generation.objects.filter(status=GenerationStatus.RUNNING, delivery=Delivery.JOB,
                                         lease_expires_at__lt=timezone.now()).values_list("pk", flat=True)
@@ -287,7 +281,7 @@ def reap_expired_generations() -> dict[str, list[str]]:
             generation.status = GenerationStatus.QUEUED
             generation.progress = 0.0
             generation.lease_expires_at = None
-            generation.celery_task_id = enqueue(run_generation, str(generation.pk))
+            generation.celery_task_id = enqueue("synthesis.run_generation", str(generation.pk))
             generation.save(update_fields=["status", "progress", "lease_expires_at", "celery_task_id"])
             record_audit("synthesis.requeued", actor=None, organisation=generation.organisation_id, target=generation,
                          details={"reason": "the worker stopped renewing the job's lease",
@@ -310,8 +304,6 @@ def _reap_expired_enrollments() -> dict[str, list[str]]:
 
 def _requeue_enrollment(artifact_id: Any) -> str | None:
     """'requeued', 'failed' (past SYNTHESIS_MAX_ATTEMPTS) or None (its lease is no longer expired)."""
-    from synthesis.tasks import enroll_voice
-
     with transaction.atomic():
         artifact = VoiceProfileArtifact.objects.select_for_update().select_related("voice").filter(
             pk=artifact_id, status=EnrollmentStatus.RUNNING, lease_expires_at__lt=timezone.now()).first()
@@ -323,7 +315,7 @@ def _requeue_enrollment(artifact_id: Any) -> str | None:
             return "failed"
         artifact.status = EnrollmentStatus.QUEUED
         artifact.lease_expires_at = None
-        artifact.celery_task_id = enqueue(enroll_voice, str(artifact.pk))
+        artifact.celery_task_id = enqueue("synthesis.enroll_voice", str(artifact.pk))
         artifact.save(update_fields=["status", "lease_expires_at", "celery_task_id"])
         record_audit("synthesis.enrollment_requeued", organisation=artifact.voice.organisation_id,
                      target=artifact.voice, details={"artifact": str(artifact.pk), "attempts": artifact.attempts,
@@ -651,9 +643,7 @@ def start_enrollment(voice: Voice, user, *, budget_s: float | None = None, run_n
         record_audit("synthesis.enrollment_requested", actor=user, organisation=voice.organisation_id, target=voice,
                      details={"budget_s": budget, "artifact": str(artifact.pk)})
         if not run_now:
-            from synthesis.tasks import enroll_voice
-
-            artifact.celery_task_id = enqueue(enroll_voice, str(artifact.pk))
+            artifact.celery_task_id = enqueue("synthesis.enroll_voice", str(artifact.pk))
             artifact.save(update_fields=["celery_task_id"])
     if run_now:
         execute_enrollment(artifact.pk, on_progress=on_progress)

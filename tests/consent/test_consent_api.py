@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from consent import signals
 from consent.models import ConsentRecord, ConsentStatus, StatementChallenge
-from consent.services import ConsentRefused, assert_can_synthesize
+from consent.gate import ConsentRefused, assert_can_synthesize
 from tests.audio_checks.voices import piper_speech, with_silence
 from tests.consent.conftest import OWNER, PHRASE, stored_files, wav_bytes
 from voicegate.audit.models import AuditEntry

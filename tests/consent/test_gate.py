@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from consent import services
 from consent.models import ConsentRecord, ConsentStatus, Voice, VoiceOwner
-from consent.services import ConsentRefused, assert_can_synthesize
+from consent.gate import ConsentRefused, assert_can_synthesize
 
 
 @pytest.fixture

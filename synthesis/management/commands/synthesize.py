@@ -5,7 +5,7 @@ import uuid
 from pathlib import Path
 
 from consent.models import Voice
-from consent.services import assert_can_synthesize
+from consent.gate import assert_can_synthesize
 from voicegate.accounts.models import Membership, Role
 from voicegate.commands import JsonCommand
 from voicegate.errors import DomainError, NotFound
