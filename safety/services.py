@@ -28,7 +28,7 @@ from voicegate.jobs import enqueue
 from . import conf, selectors
 from .evidence import (Evidence, FingerprintEvidence, FingerprintHit, Label, ManifestEvidence,
                        SyntheticSpeechEvidence, VoiceMatch, WatermarkEvidence, decide)
-from .fingerprint import fingerprint, warped_query
+from voicegate.fingerprint import fingerprint, warped_query
 from .models import (VERDICT_PRIORITY, Decision, FingerprintBlock, FingerprintHash, ModerationEvent, ModerationItem,
                      ModerationStatus, RegisteredClip, Verdict, Verification, VerificationStatus, WebhookEvent)
 from .registry import pack_postings, unpack_postings
@@ -54,9 +54,7 @@ def register_fingerprint(generation_id, samples: np.ndarray, sample_rate: int, *
             FingerprintHash.objects.bulk_create(
                 [FingerprintHash(hash=value, clip=clip, offset=frame) for value, frame in hashes], batch_size=2000)
     if created and FingerprintHash.objects.count() >= conf.compact_rows():
-        from .tasks import compact_fingerprint_registry
-
-        enqueue(compact_fingerprint_registry)
+        enqueue("safety.compact_fingerprint_registry")
     return clip
 
 
@@ -360,9 +358,7 @@ def submit_verification(user, data: bytes, filename: str = "") -> Verification:
             verification.save()
             record_audit("verification.queued", actor=user, organisation=organisation, target=verification,
                          details={"sha256": digest, "duration_s": verification.duration_s})
-            from .tasks import run_verification_job
-
-            enqueue(run_verification_job, str(verification.pk))
+            enqueue("safety.run_verification", str(verification.pk))
     except Exception:
         if stored_name and default_storage.exists(stored_name):
             default_storage.delete(stored_name)

@@ -55,8 +55,6 @@ def verify_signature(secret: str, body: bytes, timestamp: str, signature: str, *
 
 def notify(organisation, event: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Record one delivery per interested endpoint and send them after the transaction commits."""
-    from .tasks import deliver_webhook
-
     deliveries = []
     for endpoint in WebhookEndpoint.objects.filter(organisation=organisation, active=True):
         if not endpoint.wants(event):
@@ -64,7 +62,7 @@ def notify(organisation, event: str, data: dict[str, Any]) -> list[WebhookDelive
         payload = {"event": event, "organisation_id": str(organisation.pk), "created_at": timezone.now().isoformat(),
                    "data": data}
         delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, payload=payload)
-        enqueue(deliver_webhook, str(delivery.pk))
+        enqueue("safety.deliver_webhook", str(delivery.pk))
         deliveries.append(delivery)
     return deliveries
 

@@ -6,4 +6,4 @@ class SynthesisConfig(AppConfig):
     verbose_name = "Synthesis"
 
     def ready(self) -> None:
-        from synthesis import signals  # noqa: F401  (connects the consent receivers)
+        from synthesis import receivers  # noqa: F401  (connects the consent receivers)

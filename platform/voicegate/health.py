@@ -26,9 +26,9 @@ def check_database() -> dict[str, Any]:
 def check_broker() -> dict[str, Any]:
     if not settings.CELERY_BROKER_URL:
         return {"mode": f"in-process ({settings.JOBS_IN_PROCESS})"}
-    from .celery import app
+    from celery import current_app
 
-    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+    with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return {"url": mask_url(settings.CELERY_BROKER_URL)}
 

@@ -13,7 +13,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from celery import Task
+from celery import Task, current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
@@ -44,8 +44,28 @@ def broker_configured() -> bool:
     return bool(settings.CELERY_BROKER_URL)
 
 
-def enqueue(task: Task, *args: Any, **kwargs: Any) -> str:
-    """Queue ``task`` once the current transaction commits; returns the Celery task id."""
+def task_named(name: str) -> Task:
+    """The registered Celery task called ``name`` (e.g. ``"synthesis.run_generation"``).
+
+    Services enqueue by name, so they never import their app's ``tasks`` module (which imports
+    the services): the task modules are loaded the way a worker loads them, on first use.
+    """
+    tasks = current_app.tasks
+    if name not in tasks:
+        current_app.loader.import_default_modules()  # autodiscovers every app's tasks.py
+    try:
+        return tasks[name]
+    except KeyError:
+        raise LookupError(f"no Celery task named {name!r} is registered") from None
+
+
+def enqueue(task: Task | str, *args: Any, **kwargs: Any) -> str:
+    """Queue ``task`` (a task or its registered name) once the current transaction commits.
+
+    Returns the Celery task id.
+    """
+    if isinstance(task, str):
+        task = task_named(task)
     task_id = str(uuid.uuid4())
 
     def dispatch() -> None:
@@ -63,6 +83,4 @@ def enqueue(task: Task, *args: Any, **kwargs: Any) -> str:
 def revoke(task_id: str) -> None:
     """Ask workers to drop a queued task (in-process jobs check their own cancel flag)."""
     if broker_configured() and task_id:
-        from .celery import app
-
-        app.control.revoke(task_id)
+        current_app.control.revoke(task_id)
