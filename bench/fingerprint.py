@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "platform")]
 
-from safety.fingerprint import frame_seconds, score_postings  # noqa: E402
+from voicegate.fingerprint import frame_seconds, score_postings  # noqa: E402
 
 HASH_BITS = 21
 TABLE = "bench_fingerprint_scratch"
@@ -42,7 +42,7 @@ QUERY_SECONDS = 3.0
 
 def measured_hashes_per_second() -> float:
     """From real speech, so the synthetic registry has the density the real one will."""
-    from safety.fingerprint import fingerprint
+    from voicegate.fingerprint import fingerprint
     from tests.speech import SENTENCES, speech
 
     samples = np.concatenate([speech(text, voice="piper", sample_rate=16000) for text in SENTENCES[:4]])
@@ -159,7 +159,7 @@ def bench_postgres(clips: int, per_clip: int) -> dict:
 
 def _registry(real: list[np.ndarray], filler_clips: int, per_clip: int):
     """Sorted (hash, clip, frame) arrays: real clips 0..n-1, then synthetic filler clips."""
-    from safety.fingerprint import fingerprint
+    from voicegate.fingerprint import fingerprint
 
     parts = [np.array([(h, i, f) for h, f in fingerprint(clip, 16000)], dtype=np.int64).reshape(-1, 3)
              for i, clip in enumerate(real)]
@@ -181,7 +181,7 @@ def _lookup(rows: np.ndarray, query, min_score: int):
 
 def bench_warps(filler_clips: int) -> dict:
     """Registered outputs after speed, tempo and pitch changes: found, by the plain lookup and the warp search."""
-    from safety.fingerprint import MIN_SCORE, WARP_MIN_SCORE, fingerprint, warped_query
+    from voicegate.fingerprint import MIN_SCORE, WARP_MIN_SCORE, fingerprint, warped_query
     from tests.speech import SENTENCES, speech
     from tests.watermark.attacks import ATTACKS, WARP_ATTACKS
 

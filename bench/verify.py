@@ -67,7 +67,7 @@ def _hash_marginals():
     """
     import numpy as np
 
-    from safety.fingerprint import fingerprint
+    from voicegate.fingerprint import fingerprint
     from tests.speech import SENTENCES, speech
 
     values = []
@@ -118,7 +118,7 @@ def bench_registry(levels, clip_seconds: float, repeats: int = 15) -> dict:
     import numpy as np
     from django.db import connection
 
-    from safety.fingerprint import fingerprint, warped_query
+    from voicegate.fingerprint import fingerprint, warped_query
     from safety.models import FingerprintHash, RegisteredClip
     from safety.registry import pack_postings
     from safety.selectors import find_in_registry, find_warped_in_registry

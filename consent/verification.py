@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from consent.speaker import embed_speaker, mean_embedding, speaker_similarity
-from safety import fingerprint as fp
+from voicegate import fingerprint as fp
 from voicegate.audio import resample
 
 Audio = tuple[np.ndarray, int]  # (float32 mono samples, sample rate)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safety.fingerprint import MIN_SCORE, frame_seconds
+from voicegate.fingerprint import MIN_SCORE, frame_seconds
 
 POSTING = np.dtype([("clip", "<u4"), ("offset", "<u4")])
 

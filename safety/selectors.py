@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from .evidence import GenerationRef
 from .models import FingerprintBlock, FingerprintHash, ModerationItem, RegisteredClip, Verification
-from .fingerprint import WARP_MIN_SCORE, Warp, WarpedQuery
+from voicegate.fingerprint import WARP_MIN_SCORE, Warp, WarpedQuery
 from .registry import POSTING, Vote, unpack_postings, vote
 
 # Bound the IN list: SQLite accepts 32766 parameters, and PostgreSQL plans short lists better.

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
-from safety.fingerprint import build_index, fingerprint, frame_seconds, match
+from voicegate.fingerprint import build_index, fingerprint, frame_seconds, match
 from tests.audio_checks.voices import SENTENCES, add_noise, espeak_speech, piper_speech, white_noise
 from voicegate.audio import decode_audio, encode_audio, resample
 

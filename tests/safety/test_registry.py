@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from safety.fingerprint import fingerprint, score_postings
+from voicegate.fingerprint import fingerprint, score_postings
 from safety.models import FingerprintBlock, FingerprintHash, RegisteredClip
 from safety.registry import vote
 from safety.selectors import find_in_registry
@@ -71,7 +71,7 @@ def test_lookup_reads_the_rarest_hashes_first_within_its_budget(tenant, narratio
 
 
 def test_sped_up_tempo_changed_or_pitch_shifted_output_is_still_found(tenant, narration, other_speech):
-    from safety.fingerprint import warped_query
+    from voicegate.fingerprint import warped_query
     from safety.selectors import find_warped_in_registry
     from tests.watermark.attacks import WARP_ATTACKS
 
