@@ -51,6 +51,7 @@ class SynthesisRequest:
     use: str = "narration"
     output_format: str = "wav"
     audible_label: bool = False
+    default_language: str = "en"  # what ``auto`` falls back to (a stock voice's own language)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def check_request(request: SynthesisRequest) -> str:
     assert_speakable(request.text)
     check_format(request.output_format)
     SynthesisOptions(speed=request.speed)  # raises InvalidSynthesisOption with the allowed range
-    language = resolve_language(request.text, request.language)
+    language = resolve_language(request.text, request.language, request.default_language)
     parse_instruction(request.instruct, language)  # raises UnsupportedInstruction naming what works
     return language
 

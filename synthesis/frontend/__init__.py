@@ -82,11 +82,12 @@ def _append_sentence(sentences: list[Sentence], piece: str, separator: str) -> N
     sentences.append(Sentence(stripped, pause))
 
 
-def resolve_language(text: str, language: str) -> str:
+def resolve_language(text: str, language: str, default: str = "en") -> str:
+    """The language code to speak ``text`` in; ``auto`` detects it (``default`` where the text leaves it open)."""
     code = (language or "auto").strip().lower()
     code = {"zh-cn": "zh", "cmn": "zh", "zh-yue": "yue", "en-us": "en", "pt-br": "pt", "jp": "ja"}.get(code, code)
     if code == "auto":
-        code = detect_language(text)
+        code = detect_language(text, default or "en")
     language_info(code)  # raises UnsupportedLanguage listing the supported ones
     return code
 

@@ -49,8 +49,16 @@ def espeak_phonemes(text: str, language: str) -> str:
     return phonemes
 
 
-def detect_language(text: str) -> str:
-    """Best guess from the script, then from common words for Latin-script text."""
+LATIN_SCRIPT = ("en", "en-gb", "es", "fr", "it", "pt")
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """Best guess from the script, then from common words for Latin-script text.
+
+    ``default`` (a stock voice's own language) is taken where the text leaves it open: Latin-script
+    text with none of the common words, when ``default`` is written in Latin script, and English
+    text when ``default`` is English too (so a British voice keeps British English).
+    """
     if re.search(f"[{KANA}]", text):
         return "ja"
     if re.search(f"[{HANGUL}]", text):
@@ -62,4 +70,7 @@ def detect_language(text: str) -> str:
     words = re.findall(r"[^\W\d_]+", text.lower())
     scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
-    return best if scores[best] > scores["en"] else "en"
+    if scores[best] == 0 and default in LATIN_SCRIPT:
+        return default
+    found = best if scores[best] > scores["en"] else "en"
+    return default if default.split("-")[0] == found else found

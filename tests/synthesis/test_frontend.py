@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from synthesis.engines import UnsupportedLanguage, available_languages
-from synthesis.frontend import (MAX_CHARACTERS_PER_JOB, TextTooLong, phonemize, prepare_text,
+from synthesis.frontend import (MAX_CHARACTERS_PER_JOB, TextTooLong, phonemize, prepare_text, resolve_language,
                                 split_sentences)
 from synthesis.frontend.chinese import chinese_phonemes
 from synthesis.frontend.english import english_phonemes
@@ -160,6 +160,19 @@ def test_text_over_the_per_job_limit_is_refused_and_at_the_limit_accepted():
 ])
 def test_auto_language_detection(text, language):
     assert prepare_text(text, "auto")[0].language == language
+
+
+@pytest.mark.parametrize("text, default, language", [
+    ("Buenos días", "es", "es"),  # no telling words: the default (a stock voice's own language)
+    ("Good morning. This clip is short.", "es", "en"),  # English words win over the default
+    ("Good morning. This clip is short.", "en-gb", "en-gb"),  # English, and the default is British English
+    ("Hola, ¿cómo estás? Muy bien.", "fr", "es"),
+    ("Good morning", "ja", "en"),  # a default in another script is not forced onto Latin-script text
+    ("こんにちは。", "en", "ja"), ("你好，世界。", "ja", "zh"),  # the script decides
+])
+def test_auto_language_takes_a_default_where_the_text_leaves_it_open(text, default, language):
+    assert resolve_language(text, "auto", default) == language
+    assert resolve_language(text, "it", default) == "it"  # a named language is never overridden
 
 
 def test_unsupported_language_is_refused_listing_the_supported_ones():
