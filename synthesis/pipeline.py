@@ -179,12 +179,15 @@ class PackagedOutput:
     manifest: dict[str, Any]
 
 
-def package_output(samples: np.ndarray, sample_rate: int, fmt: str, *, generation_id: str, consent_sha256: str,
-                   watermark_payload: bytes) -> PackagedOutput:
+def package_output(samples: np.ndarray, sample_rate: int, fmt: str, *, generation_id: str,
+                   consent_sha256: str | None, watermark_payload: bytes, voice: str | None = None,
+                   extra: dict[str, Any] | None = None) -> PackagedOutput:
     """Encode, then write the AI labels and sign the C2PA manifest (watermark.services.label_and_sign).
 
     The manifest summary says ``signed: false`` (and why) when no signing certificate is
     configured or the format cannot carry C2PA (Ogg); the labels are written in every format.
+    ``consent_sha256`` None and ``voice`` ("stock voice af_heart"): an output in a stock voice,
+    whose labels and manifest name the voice and carry no consent reference.
     """
     from watermark.manifest import MANIFEST_FORMATS
     from watermark.services import ProvenanceInfo, label_and_sign
@@ -192,7 +195,8 @@ def package_output(samples: np.ndarray, sample_rate: int, fmt: str, *, generatio
     fmt = check_format(fmt)
     encoded = encode_audio(samples, sample_rate, fmt)
     labelled = label_and_sign(encoded, fmt, ProvenanceInfo(generation_id=generation_id, consent_sha256=consent_sha256,
-                                                           watermark_payload=watermark_payload.hex()))
+                                                           watermark_payload=watermark_payload.hex(), voice=voice,
+                                                           extra=dict(extra or {})))
     if labelled.manifest is not None:
         manifest = {"signed": True, **labelled.manifest}
     elif fmt not in MANIFEST_FORMATS:

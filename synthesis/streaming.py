@@ -88,9 +88,10 @@ def ogg_opus_stream(pieces: Iterable[np.ndarray], sample_rate: int, label) -> It
         yield tail
 
 
-def stream_label(generation_id: str, watermark_payload: bytes):
-    """The AI label a stored output of this generation carries (watermark.services.ai_label)."""
+def stream_label(generation_id: str, watermark_payload: bytes, voice: str | None = None):
+    """The AI label a stored output of this generation carries (watermark.services.ai_label);
+    ``voice`` is what it says about the voice (a stock voice's "stock voice af_heart")."""
     from watermark.services import ProvenanceInfo, ai_label
 
     return ai_label(ProvenanceInfo(generation_id=generation_id, consent_sha256="",
-                                   watermark_payload=watermark_payload.hex()))
+                                   watermark_payload=watermark_payload.hex(), voice=voice))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -50,6 +51,7 @@ class AiLabel:
     propagate_id: str = ""
     reserved_code2: str = ""
     software: str = "voicegate/1.0"
+    voice: str = ""  # how the output names its voice when it may say so, e.g. "stock voice af_heart"
 
     def aigc(self) -> dict[str, str]:
         return {"Label": self.label, "ContentProducer": self.provider, "ProduceID": self.generation_id,
@@ -58,7 +60,7 @@ class AiLabel:
 
     def fields(self) -> dict[str, str]:
         """Flat key/value fields (Vorbis-comment style names) written to every format."""
-        return {
+        fields = {
             "AIGC": json.dumps(self.aigc(), ensure_ascii=False, separators=(",", ":")),
             "AI_GENERATED": "true",
             "DIGITAL_SOURCE_TYPE": DIGITAL_SOURCE_TYPE,
@@ -68,6 +70,15 @@ class AiLabel:
             "ENCODER": self.software,
             "COMMENT": f"AI-generated audio (AI生成) by {self.provider}; generation {self.generation_id}",
         }
+        if self.voice:
+            fields["VOICE"] = self.voice
+            fields["COMMENT"] += f"; {self.voice}"
+        return fields
+
+    def tag_keys(self) -> tuple[str, ...]:
+        """The fields ID3 TXXX frames and MP4 freeform atoms carry (the others have their own frames)."""
+        keys = ("AIGC", "AI_GENERATED", "DIGITAL_SOURCE_TYPE", "AI_PROVIDER", "GENERATION_ID")
+        return keys + ("VOICE",) if self.voice else keys
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -103,7 +114,7 @@ def _write_mp3(data: bytes, label: AiLabel) -> bytes:
     except ID3NoHeaderError:
         tags = ID3()
     fields = label.fields()
-    for key in ("AIGC", "AI_GENERATED", "DIGITAL_SOURCE_TYPE", "AI_PROVIDER", "GENERATION_ID"):
+    for key in label.tag_keys():
         tags.add(TXXX(encoding=3, desc=key, text=[fields[key]]))
     tags.add(TDRC(encoding=3, text=[fields["DATE"]]))
     tags.add(TSSE(encoding=3, text=[fields["ENCODER"]]))
@@ -138,7 +149,7 @@ def _write_mp4(data: bytes, label: AiLabel) -> bytes:
         if audio.tags is None:
             audio.add_tags()
         fields = label.fields()
-        for key in ("AIGC", "AI_GENERATED", "DIGITAL_SOURCE_TYPE", "AI_PROVIDER", "GENERATION_ID"):
+        for key in label.tag_keys():
             audio.tags[_MP4_PREFIX + key] = [MP4FreeForm(fields[key].encode())]
         audio.tags["\xa9day"] = [fields["DATE"]]
         audio.tags["\xa9too"] = [fields["ENCODER"]]
@@ -223,7 +234,8 @@ def read_labels(data: bytes) -> dict[str, Any]:
     """AI labels found in a file, ours or another provider's.
 
     Returns {"format", "ai_generated" (True/None), "aigc" (GB 45438 dict or None),
-    "digital_source_type", "provider", "generation_id", "date", "fields" (every text field found)}.
+    "digital_source_type", "provider", "generation_id", "date", "voice" (e.g. "stock voice af_heart", else None),
+    "fields" (every text field found)}.
     """
     fmt = sniff_format(data)
     raw: dict[str, str] = {}
@@ -332,9 +344,14 @@ def _interpret(fmt: str | None, raw: dict[str, str]) -> dict[str, Any]:
         or (aigc is not None and str(aigc.get("Label")) in ("1", "2", "3"))
         or (source_type or "").endswith(("trainedAlgorithmicMedia", "compositeSynthetic", "algorithmicMedia"))
     ) else None
+    voice = find("VOICE")
+    if voice is None:  # WAV keeps it in the comment (RIFF INFO ICMT, XMP description)
+        named = re.search(r"; (stock voice [\w.-]+)", haystack)
+        voice = named.group(1) if named else None
     return {
         "format": fmt,
         "ai_generated": ai_generated,
+        "voice": voice,
         "aigc": aigc,
         "digital_source_type": source_type,
         "provider": find("AI_PROVIDER") or (aigc or {}).get("ContentProducer"),

@@ -3,7 +3,9 @@
 The manifest states that the clip was created (``c2pa.created``) by a trained algorithm
 (IPTC digitalSourceType trainedAlgorithmicMedia), names the generator, and carries our own
 assertion ``org.voicegate.provenance`` with the generation id and the SHA-256 of the consent
-record (a hash reference, never personal data in clear). c2pa-python embeds manifests in WAV,
+record (a hash reference, never personal data in clear). An output in a voice that needed no
+consent (a stock voice of the engine) has no consent hash; its assertion names the voice instead
+(``"voice": "stock voice af_heart"``). c2pa-python embeds manifests in WAV,
 MP3, M4A and FLAC; it cannot embed into Ogg.
 
 Trust: a manifest validates cryptographically with any certificate chain; whether the signer is
@@ -42,7 +44,7 @@ class SignerConfig:
 @dataclass(frozen=True)
 class ManifestInfo:
     generation_id: str
-    consent_sha256: str  # hex SHA-256 of the consent record's canonical form
+    consent_sha256: str | None  # hex SHA-256 of the consent record's canonical form; None: no consent was needed
     title: str = "AI-generated speech"
     provider: str = "voicegate"
     watermark_payload: str | None = None  # hex, so a reader can cross-check the audio watermark
@@ -70,8 +72,10 @@ class ManifestReport:
 
 
 def _manifest_definition(info: ManifestInfo) -> dict[str, Any]:
-    ours = {"generation_id": info.generation_id, "consent_record_sha256": info.consent_sha256,
-            "hash_algorithm": "sha256", **info.extra}
+    ours: dict[str, Any] = {"generation_id": info.generation_id}
+    if info.consent_sha256:
+        ours["consent_record_sha256"] = info.consent_sha256
+    ours.update({"hash_algorithm": "sha256", **info.extra})
     if info.watermark_payload:
         ours["watermark_payload"] = info.watermark_payload
     return {

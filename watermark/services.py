@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +76,11 @@ def consent_hash(record: dict[str, Any] | str | bytes) -> str:
 @dataclass(frozen=True)
 class ProvenanceInfo:
     generation_id: str
-    consent_sha256: str
+    consent_sha256: str | None  # None (or ""): made in a voice that needed no consent, e.g. a stock voice
     watermark_payload: str | None = None  # hex
     provider: str | None = None  # default: PROVENANCE_PROVIDER
+    voice: str | None = None  # what labels and manifest may say about the voice ("stock voice af_heart")
+    extra: dict[str, Any] = field(default_factory=dict)  # more non-personal fields for the manifest's assertion
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def ai_label(info: ProvenanceInfo) -> AiLabel:
     """The implicit AI label of a generation's audio (stored files and streams alike)."""
     return AiLabel(provider=info.provider or getattr(settings, "PROVENANCE_PROVIDER", "voicegate"),
                    generation_id=info.generation_id,
-                   reserved_code1=f"watermark:{info.watermark_payload}" if info.watermark_payload else "")
+                   reserved_code1=f"watermark:{info.watermark_payload}" if info.watermark_payload else "",
+                   voice=info.voice or "")
 
 
 def label_and_sign(data: bytes, fmt: str, info: ProvenanceInfo) -> LabelledAudio:
@@ -132,15 +135,17 @@ def label_and_sign(data: bytes, fmt: str, info: ProvenanceInfo) -> LabelledAudio
     signer = signer_config()
     if signer is None or fmt.lower() not in MANIFEST_FORMATS:
         return LabelledAudio(labelled, label.fields(), None)
-    manifest = ManifestInfo(generation_id=info.generation_id, consent_sha256=info.consent_sha256,
-                            provider=label.provider, watermark_payload=info.watermark_payload)
+    extra = {**({"voice": info.voice} if info.voice else {}), **info.extra}
+    manifest = ManifestInfo(generation_id=info.generation_id, consent_sha256=info.consent_sha256 or None,
+                            provider=label.provider, watermark_payload=info.watermark_payload, extra=extra)
     try:
         signed = sign_audio(labelled, fmt, manifest, signer)
     except ManifestError as exc:
         raise ProvenanceError(str(exc)) from exc
-    return LabelledAudio(signed, label.fields(), {"claim_generator": "voicegate/1.0",
-                                                  "generation_id": info.generation_id,
-                                                  "consent_record_sha256": info.consent_sha256})
+    summary = {"claim_generator": "voicegate/1.0", "generation_id": info.generation_id}
+    if info.consent_sha256:
+        summary["consent_record_sha256"] = info.consent_sha256
+    return LabelledAudio(signed, label.fields(), {**summary, **extra})
 
 
 def manifest_report(data: bytes, fmt: str) -> ManifestReport:

@@ -117,6 +117,19 @@ def test_signed_manifest_validates_and_states_the_claims(fmt, clip, dev_ca, tmp_
     assert read_labels(signed)["generation_id"] == "gen-7f3a"  # signing keeps the labels
 
 
+@pytest.mark.parametrize("fmt", ["wav", "mp3", "flac"])
+def test_a_stock_voice_is_named_in_labels_and_manifest_with_no_consent_hash(fmt, clip, dev_ca, tmp_path):
+    label = AiLabel(provider="voicegate", generation_id="gen-s1", voice="stock voice af_heart")
+    data = write_labels(_encode(clip, 24000, fmt, tmp_path), fmt, label)
+    assert read_labels(data)["voice"] == "stock voice af_heart"
+    info = ManifestInfo(generation_id="gen-s1", consent_sha256=None,
+                        extra={"voice": "stock voice af_heart", "stock_voice": "af_heart"})
+    report = read_manifest(sign_audio(data, fmt, info, SignerConfig(dev_ca["cert_chain"], dev_ca["private_key"])), fmt)
+    assert report.valid and report.assertion["voice"] == "stock voice af_heart"
+    assert "consent_record_sha256" not in report.assertion
+    assert read_labels(write_labels(_encode(clip, 24000, fmt, tmp_path), fmt, LABEL))["voice"] is None
+
+
 def test_altered_audio_fails_validation(clip, dev_ca, tmp_path):
     data = _encode(clip, 24000, "wav", tmp_path)
     signed = sign_audio(data, "wav", ManifestInfo("gen-1", "b" * 64), SignerConfig(dev_ca["cert_chain"],
