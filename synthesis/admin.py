@@ -16,16 +16,16 @@ from synthesis.models import Generation, VoiceProfileArtifact
 
 @admin.register(Generation)
 class GenerationAdmin(AuditTrailMixin, admin.ModelAdmin):
-    list_display = ("id", "ai_label_badge", "created_at", "organisation", "user", "voice", "status", "progress",
-                    "resolved_language", "duration_s", "output_format")
+    list_display = ("id", "ai_label_badge", "created_at", "organisation", "user", "voice", "stock_voice", "status",
+                    "progress", "resolved_language", "duration_s", "output_format")
     list_filter = ("status", "organisation", "resolved_language", "engine", "delivery", "audible_label")
-    search_fields = ("id", "text_hash", "voice__name", "user__username")
+    search_fields = ("id", "text_hash", "voice__name", "stock_voice", "user__username")
     date_hierarchy = "created_at"
     fieldsets = (
         ("Output", {"fields": ("ai_label_badge", "player", "audio", "output_format", "duration_s", "sample_rate",
                                "audio_bytes", "watermark_payload_hex", "labels", "manifest")}),
-        ("Request", {"fields": ("organisation", "user", "voice", "consent", "voice_ref", "consent_ref", "text",
-                                "text_hash", "characters", "language", "resolved_language", "instruct", "speed",
+        ("Request", {"fields": ("organisation", "user", "voice", "consent", "voice_ref", "consent_ref", "stock_voice",
+                                "text", "text_hash", "characters", "language", "resolved_language", "instruct", "speed",
                                 "use", "audible_label", "delivery", "engine", "quality_tier", "options")}),
         ("Job", {"fields": ("status", "progress", "error", "attempts", "celery_task_id", "created_at",
                             "started_at", "finished_at")}),

@@ -44,6 +44,9 @@ class Generation(models.Model):
     consent = models.ForeignKey("consent.ConsentRecord", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="generations")
     voice_ref = models.CharField(max_length=64, blank=True, help_text="the voice's id when the job was made")
+    # A stock voice (synthesis.stock) instead of an enrolled one: no voice, no consent (no one's voice is cloned).
+    stock_voice = models.CharField(max_length=64, blank=True, default="",
+                                   help_text="the engine's stock voice it was made with (then no voice or consent)")
     consent_ref = models.CharField(max_length=64, blank=True, help_text="the consent record's id when the job was made")
 
     status = models.CharField(max_length=16, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED)
@@ -88,6 +91,10 @@ class Generation(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(watermark_key__gte=1, watermark_key__lte=WATERMARK_KEY_MAX),
                                    name="generation_watermark_key_32bit"),
+            # a stock-voice generation never points to an enrolled voice or a consent record
+            models.CheckConstraint(condition=models.Q(stock_voice="") | models.Q(voice__isnull=True,
+                                                                                 consent__isnull=True),
+                                   name="generation_stock_voice_has_no_voice_or_consent"),
             models.CheckConstraint(condition=models.Q(progress__gte=0, progress__lte=1),
                                    name="generation_progress_0_1"),
         ]
@@ -107,6 +114,15 @@ class Generation(models.Model):
     @property
     def ai_label(self) -> str:
         return "AI-generated"
+
+    @property
+    def is_stock_voice(self) -> bool:
+        return bool(self.stock_voice)
+
+    @property
+    def voice_description(self) -> str | None:
+        """What labels, manifests and reports may say about the voice: ``stock voice af_heart``, else None."""
+        return f"stock voice {self.stock_voice}" if self.stock_voice else None
 
 
 class EnrollmentStatus(models.TextChoices):

@@ -9,6 +9,7 @@ from voicegate.errors import NotFound
 
 from synthesis.engines import available_languages, enabled_engine_names, get_engine
 from synthesis.models import Generation, VoiceProfileArtifact
+from synthesis.stock import StockVoice, stock_voices
 
 
 def generations_for(organisation) -> QuerySet[Generation]:
@@ -50,3 +51,8 @@ def language_catalogue() -> list[dict[str, Any]]:
                      "clones_voice": get_engine(info.engine).clones_voice, "note": info.note,
                      "engine_priority": priority.get(info.engine, len(priority))})
     return rows
+
+
+def stock_voice_catalogue() -> list[StockVoice]:
+    """The engine's stock voices (synthesis.stock): name, language, gender, label "stock voice"."""
+    return stock_voices()

@@ -1,10 +1,11 @@
 """Every write about generations and voice enrollments, and the rules they follow.
 
 Creating a generation: cheap checks (length, format, speed, language, instruction) -> consent
-gate (consent.gate.assert_can_synthesize) -> Generation row + audit, one transaction ->
-job enqueued after commit. Running it (``execute_generation``, from the Celery task, the
-streaming view, /tts and the command alike): claim under SELECT ... FOR UPDATE -> pipeline
-(synthesis.pipeline) -> one output file + generation_completed + audit in one transaction.
+gate (consent.gate.assert_can_synthesize; not for a stock voice of the engine, synthesis.stock,
+which is no person's voice) -> Generation row + audit, one transaction -> job enqueued after
+commit. Running it (``execute_generation``, from the Celery task, the streaming view, /tts and
+the command alike): claim under SELECT ... FOR UPDATE -> pipeline (synthesis.pipeline) -> one
+output file + generation_completed + audit in one transaction.
 
 Idempotency (a worker killed mid-job is redelivered, CELERY_TASK_ACKS_LATE): the claim skips a
 generation that is already final; the output name is fixed per generation (created_at + id),
@@ -31,14 +32,14 @@ from django.utils import timezone
 from consent.models import ConsentRecord, ConsentStatus, Voice
 from consent.selectors import reference_audio
 from consent.gate import ConsentRefused, assert_can_synthesize
-from voicegate.accounts.selectors import organisation_of
+from voicegate.accounts.selectors import membership_of, organisation_of
 from voicegate.audio import decode_audio
 from voicegate.audit.services import record_audit
 from voicegate.errors import Conflict, DomainError, NotFound, PermissionDenied
 from voicegate.jobs import enqueue, revoke
 
-from synthesis import pipeline
-from synthesis.engines import get_engine, language_info
+from synthesis import pipeline, stock
+from synthesis.engines import UnsupportedLanguage, available_languages, get_engine, language_info
 from synthesis.models import (ACTIVE_STATUSES, WATERMARK_KEY_MAX, Delivery, EnrollmentStatus, Generation,
                               GenerationStatus, VoiceProfileArtifact)
 from synthesis.pipeline import SynthesisRequest
@@ -97,45 +98,75 @@ def _resolve_audible_label(flag: bool | None, organisation) -> bool:
     return bool(getattr(organisation, "audible_label_default", False))
 
 
-def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", instruct: str = "",
-                      speed: float = 1.0, use: str = "narration", output_format: str = "wav",
-                      audible_label: bool | None = None, delivery: str = Delivery.JOB,
+class VoiceChoiceRequired(DomainError):
+    code = "voice_required"
+
+
+def require_one_voice(voice: Any, stock_voice: str | None) -> None:
+    """400 unless exactly one of an enrolled voice (object or id) and a stock voice's name is given."""
+    if (voice is None) == (not stock_voice):
+        what = "both were given" if voice is not None else "neither was given"
+        raise VoiceChoiceRequired(f"give exactly one of voice (the id of an enrolled voice) or stock_voice (the name "
+                                  f"of a stock voice, GET /api/v1/stock-voices/); {what}",
+                                  details={"fields": ["voice", "stock_voice"]})
+
+
+def request_synthesis(*, user, voice: Voice | None = None, stock_voice: str | None = None, text: str,
+                      language: str = "auto", instruct: str = "", speed: float = 1.0, use: str = "narration",
+                      output_format: str = "wav", audible_label: bool | None = None, delivery: str = Delivery.JOB,
                       require_enrolled: bool = False) -> Generation:
     """Check, gate, record and (for ``delivery="job"``) enqueue one synthesis.
 
-    Raises DomainError subclasses with a user-facing reason: TextTooLong/EmptyText,
-    UnsupportedFormat, InvalidSynthesisOption (speed), UnsupportedLanguage,
-    UnsupportedInstruction, NotFound (another organisation's voice) and ConsentRefused (403).
-    Nothing is written when it raises (a consent refusal is audited, nothing else).
+    The voice is either ``voice`` (an enrolled voice of the caller's organisation, behind the
+    consent gate) or ``stock_voice`` (the name of one of the engine's stock voices, synthesis.stock),
+    exactly one of them.
+
+    Raises DomainError subclasses with a user-facing reason: VoiceChoiceRequired (neither or both),
+    UnknownStockVoice, TextTooLong/EmptyText, UnsupportedFormat, InvalidSynthesisOption (speed),
+    UnsupportedLanguage, UnsupportedInstruction, NotFound (another organisation's voice) and
+    ConsentRefused (403). Nothing is written when it raises (a consent refusal is audited, nothing else).
     """
     organisation = organisation_of(user)
-    if voice.organisation_id != organisation.pk:
+    require_one_voice(voice, stock_voice)
+    if voice is not None and voice.organisation_id != organisation.pk:
         raise NotFound("no such voice in your organisation")
+    chosen_stock = stock.stock_voice(stock_voice) if stock_voice else None
     request = SynthesisRequest(text=text, language=language or "auto", instruct=(instruct or "").strip(),
                                speed=float(speed), use=use or "narration",
                                output_format=pipeline.check_format(output_format),
-                               audible_label=_resolve_audible_label(audible_label, organisation))
+                               audible_label=_resolve_audible_label(audible_label, organisation),
+                               default_language=(chosen_stock.language if chosen_stock else None) or "en")
     resolved = pipeline.check_request(request)
     digest = pipeline.text_hash(text)
-    try:
-        consent = assert_can_synthesize(voice, user, resolved, request.use)
-    except ConsentRefused as refusal:
-        with transaction.atomic():
-            record_audit("synthesis.refused", actor=user, organisation=organisation, target=voice,
-                         details={"reason": refusal.message, "text_sha256": digest, "language": resolved,
-                                  "use": request.use})
-        raise
-    waiting = False
-    if require_enrolled or delivery != Delivery.JOB:
-        # Synchronous and streamed deliveries answer now: they cannot wait minutes for an enrollment.
-        assert_enrolled_for(voice, resolved)
-    else:
-        waiting = not is_enrolled_for(voice, resolved)
     info = language_info(resolved)
+    consent: ConsentRecord | None = None
+    waiting = False
+    if chosen_stock is not None:
+        # No consent gate for a stock voice, and only for one: it is a voice the engine ships (made by the
+        # model's authors), not derived from any person's recording, so synthesizing with it clones no one's
+        # voice and there is no owner whose consent could be asked. Everything else is as for an enrolled
+        # voice: text checks, rate limits, watermark, AI labels, signed manifest, fingerprint, audit.
+        assert_stock_voice_speaks(chosen_stock, info)
+    else:
+        try:
+            consent = assert_can_synthesize(voice, user, resolved, request.use)
+        except ConsentRefused as refusal:
+            with transaction.atomic():
+                record_audit("synthesis.refused", actor=user, organisation=organisation, target=voice,
+                             details={"reason": refusal.message, "text_sha256": digest, "language": resolved,
+                                      "use": request.use})
+            raise
+        if require_enrolled or delivery != Delivery.JOB:
+            # Synchronous and streamed deliveries answer now: they cannot wait minutes for an enrollment.
+            assert_enrolled_for(voice, resolved)
+        else:
+            waiting = not is_enrolled_for(voice, resolved)
     with transaction.atomic():
         generation = Generation(
-            organisation=organisation, user=user, voice=voice, consent=consent, voice_ref=str(voice.pk),
-            consent_ref=str(consent.pk), delivery=delivery, text=text, text_hash=digest, characters=len(text),
+            organisation=organisation, user=user, voice=voice, consent=consent,
+            voice_ref=str(voice.pk) if voice is not None else "", consent_ref=str(consent.pk) if consent else "",
+            stock_voice=chosen_stock.name if chosen_stock else "",
+            delivery=delivery, text=text, text_hash=digest, characters=len(text),
             language=request.language, resolved_language=resolved, instruct=request.instruct,
             speed=request.speed, use=request.use, output_format=request.output_format,
             audible_label=request.audible_label, engine=info.engine, quality_tier=info.tier,
@@ -147,8 +178,10 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
         except IntegrityError:  # a concurrent request took the same key: draw again once
             generation.watermark_key = new_watermark_key()
             generation.save()
+        who = ({"voice": None, "stock_voice": chosen_stock.name, "consent_record": None} if chosen_stock
+               else {"voice": str(voice.pk), "consent_record": str(consent.pk)})
         record_audit("synthesis.requested", actor=user, organisation=organisation, target=generation,
-                     details={"voice": str(voice.pk), "consent_record": str(consent.pk), "text_sha256": digest,
+                     details={**who, "text_sha256": digest,
                               "characters": len(text), "language": resolved, "instruct": request.instruct,
                               "speed": request.speed, "use": request.use, "format": request.output_format,
                               "audible_label": request.audible_label, "delivery": delivery,
@@ -162,6 +195,17 @@ def request_synthesis(*, user, voice: Voice, text: str, language: str = "auto", 
             generation.celery_task_id = enqueue("synthesis.run_generation", str(generation.pk))
             generation.save(update_fields=["celery_task_id"])
     return generation
+
+
+def assert_stock_voice_speaks(voice: stock.StockVoice, info) -> None:
+    """A stock voice is the engine's own: refuse (400) a language another engine would speak."""
+    if info.engine == stock.ENGINE:
+        return
+    own = [row.code for row in available_languages() if row.engine == stock.ENGINE]
+    raise UnsupportedLanguage(
+        f"{voice.description} is a voice of the {stock.ENGINE} engine, which does not speak {info.name} "
+        f"({info.code}; the {info.engine} engine speaks it in its own generic voice); a stock voice can speak "
+        f"{', '.join(own)}", details={"supported": own})
 
 
 def release_waiting_generations(voice: Voice, *, failure: str | None = None) -> int:
@@ -331,15 +375,29 @@ def _report_progress(generation_id: Any, fraction: float) -> None:
         raise GenerationCancelled(str(generation_id))
 
 
-def _assert_still_allowed(generation: Generation) -> ConsentRecord:
-    """Consent is checked again when the job runs: it may have been revoked while queued."""
+def _assert_still_allowed(generation: Generation) -> ConsentRecord | None:
+    """Consent is checked again when the job runs: it may have been revoked while queued.
+
+    A stock voice has no consent to check again (it clones no one, see request_synthesis): the
+    requester must still be a member of the organisation and the engine must still have the voice.
+    """
+    if generation.stock_voice:
+        membership = membership_of(generation.user)
+        if membership is None or membership.organisation_id != generation.organisation_id:
+            raise DomainError("the requesting user is no longer a member of the organisation")
+        stock.stock_voice(generation.stock_voice)
+        return None
     if generation.voice is None or generation.user is None:
         raise DomainError("the voice or the requesting user no longer exists")
     return assert_can_synthesize(generation.voice, generation.user, generation.resolved_language, generation.use)
 
 
 def profile_for(generation: Generation, plan: pipeline.SynthesisPlan) -> VoiceProfile | None:
-    """The voice's cached enrollment (Conflict when it is not ready: jobs wait for it, see request_synthesis)."""
+    """The voice's cached enrollment (Conflict when it is not ready: jobs wait for it, see request_synthesis),
+    or the stock voice's style pack."""
+    if generation.stock_voice:
+        assert_stock_voice_speaks(stock.stock_voice(generation.stock_voice), plan.info)
+        return stock.stock_voice_profile(generation.stock_voice)
     engine = get_engine(plan.engine_name)
     if not engine.clones_voice:
         return load_profile(generation.voice)  # basic engines only borrow the pitch, if any
@@ -350,6 +408,12 @@ def profile_for(generation: Generation, plan: pipeline.SynthesisPlan) -> VoicePr
 
 
 def package(generation: Generation, samples: np.ndarray, sample_rate: int, fmt: str) -> pipeline.PackagedOutput:
+    """Labels and manifest of an enrolled voice's output carry its consent's hash; a stock voice's name it instead."""
+    if generation.stock_voice:
+        return pipeline.package_output(samples, sample_rate, fmt, generation_id=str(generation.pk),
+                                       consent_sha256=None, watermark_payload=generation.watermark_payload,
+                                       voice=generation.voice_description,
+                                       extra={"stock_voice": generation.stock_voice})
     return pipeline.package_output(samples, sample_rate, fmt, generation_id=str(generation.pk),
                                    consent_sha256=consent_reference(generation),
                                    watermark_payload=generation.watermark_payload)
@@ -448,6 +512,7 @@ def complete_generation(generation: Generation, samples: np.ndarray, sample_rate
             generation_completed.send(sender=Generation, generation=locked, samples=samples, sample_rate=sample_rate)
             record_audit("synthesis.completed", actor=locked.user, organisation=locked.organisation_id,
                          target=locked, details={"voice": locked.voice_ref, "consent_record": locked.consent_ref,
+                                                 **({"stock_voice": locked.stock_voice} if locked.stock_voice else {}),
                                                  "text_sha256": locked.text_hash, "output": saved,
                                                  "duration_s": locked.duration_s, "format": packaged.fmt,
                                                  "watermark_payload": locked.watermark_payload.hex(),
@@ -534,9 +599,11 @@ def _stream_pieces(prepared: PreparedRender) -> Iterator[np.ndarray]:
             fail_generation(claimed, "the stream was interrupted before the end; no output was kept")
 
 
-def synthesize_now(*, user, voice: Voice, require_enrolled: bool = False,
+def synthesize_now(*, user, voice: Voice | None = None, require_enrolled: bool = False,
                    on_progress: Callable[[float], None] | None = None, **request: Any) -> Generation:
     """Create and run a generation in this process (/tts, the command); returns it succeeded or raises.
+
+    ``request`` may name ``stock_voice`` instead of ``voice`` (see request_synthesis).
 
     ``require_enrolled`` refuses (409) a voice whose enrollment is not ready rather than
     enrolling it now, for callers that cannot wait minutes (the synchronous /tts endpoint).
