@@ -60,7 +60,12 @@ class StrictBooleanField(serializers.BooleanField):
 
 # --------------------------------------------------------------------------- serializers
 class GenerationCreateSerializer(serializers.Serializer):
-    voice = serializers.UUIDField(help_text="id of a voice of your organisation with valid consent")
+    voice = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                  help_text="id of a voice of your organisation with valid consent; "
+                                            "give this or stock_voice, not both")
+    stock_voice = StrictCharField(required=False, allow_null=True, allow_blank=True, default=None, max_length=64,
+                                  help_text="name of a stock voice (GET /stock-voices/), which needs no consent; "
+                                            "give this or voice, not both")
     text = StrictCharField(trim_whitespace=False, allow_blank=True,
                            help_text="up to 10,000 characters; inline pinyin 好[hao4] and ARPAbet [M][AY0]... work")
     language = StrictCharField(required=False, default="auto", help_text="auto, zh, en, ja, yue, ... (GET /languages/)")
@@ -80,6 +85,8 @@ class GenerationCreateSerializer(serializers.Serializer):
 class GenerationSerializer(serializers.ModelSerializer):
     voice = serializers.UUIDField(source="voice_id", read_only=True, allow_null=True)
     voice_name = serializers.CharField(source="voice.name", read_only=True, default=None)
+    stock_voice = serializers.SerializerMethodField(
+        help_text="the stock voice it was made with (then voice is null: no consent was needed)")
     user = serializers.CharField(source="user.username", read_only=True, default=None)
     format = serializers.CharField(source="output_format", read_only=True)
     text_sha256 = serializers.CharField(source="text_hash", read_only=True)
@@ -92,8 +99,8 @@ class GenerationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Generation
-        fields = ("id", "status", "progress", "error", "delivery", "voice", "voice_name", "user", "text",
-                  "text_sha256", "characters", "language", "resolved_language", "instruct", "speed", "use",
+        fields = ("id", "status", "progress", "error", "delivery", "voice", "voice_name", "stock_voice", "user",
+                  "text", "text_sha256", "characters", "language", "resolved_language", "instruct", "speed", "use",
                   "format", "audible_label", "engine", "quality_tier", "options", "watermark_payload",
                   "ai_generated", "duration_s", "sample_rate", "audio_url", "stream_url", "waiting_for", "labels",
                   "manifest",
@@ -102,6 +109,9 @@ class GenerationSerializer(serializers.ModelSerializer):
 
     def get_watermark_payload(self, obj: Generation) -> str:
         return obj.watermark_payload.hex()
+
+    def get_stock_voice(self, obj: Generation) -> str | None:
+        return obj.stock_voice or None
 
     def get_ai_generated(self, obj: Generation) -> bool:
         return True
@@ -142,19 +152,30 @@ class EnrollmentRequestSerializer(serializers.Serializer):
     force = StrictBooleanField(required=False, default=False, help_text="enroll again even if a profile is ready")
 
 
+class StockVoiceSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="what POST /syntheses/ takes as stock_voice, e.g. af_heart")
+    language = serializers.CharField(allow_null=True, help_text="the language it was made for (from its name); "
+                                                                 "it can speak any language of its engine")
+    gender = serializers.CharField(allow_null=True, help_text="female or male (from its name)")
+    label = serializers.CharField(help_text="always 'stock voice': the engine's own voice, no one's clone")
+
+
 class TtsSerializer(serializers.Serializer):
     text = StrictCharField(trim_whitespace=False, allow_blank=True)
     language = StrictCharField(required=False, default="auto")
     voice_id = serializers.UUIDField(required=False, allow_null=True, default=None)
     reference_audio = StrictCharField(required=False, allow_null=True, default=None,
                                       help_text="base64 audio of the speaker; must match an enrolled voice")
+    stock_voice = StrictCharField(required=False, allow_null=True, allow_blank=True, default=None, max_length=64,
+                                  help_text="name of a stock voice (GET /api/v1/stock-voices/), which needs no consent")
     speed = StrictFloatField(required=False, default=1.0)
     emotion = StrictCharField(required=False, allow_blank=True, default="",
                               help_text="e.g. happy, sad, calm, excited (mapped to the instruction set)")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if bool(attrs.get("voice_id")) == bool(attrs.get("reference_audio")):
-            raise serializers.ValidationError("give exactly one of voice_id or reference_audio")
+        given = [name for name in ("voice_id", "reference_audio", "stock_voice") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError("give exactly one of voice_id, reference_audio or stock_voice")
         return attrs
 
 
@@ -186,11 +207,13 @@ def _streaming_response(generation: Generation, pieces, fmt: str) -> StreamingHt
             from synthesis.streaming import ogg_opus_stream, stream_label
 
             yield from ogg_opus_stream(pieces, pipeline.OUTPUT_SAMPLE_RATE,
-                                       stream_label(str(generation.pk), generation.watermark_payload))
+                                       stream_label(str(generation.pk), generation.watermark_payload,
+                                                    generation.voice_description))
             return
         if fmt == "wav":
+            voice = f"; {generation.voice_description}" if generation.voice_description else ""
             yield pipeline.streaming_wav_header(
-                pipeline.OUTPUT_SAMPLE_RATE, comment=f"AI-generated audio (AI生成); generation {generation.pk}")
+                pipeline.OUTPUT_SAMPLE_RATE, comment=f"AI-generated audio (AI生成); generation {generation.pk}{voice}")
         for piece in pieces:
             yield pipeline.pcm16(piece)
 
@@ -271,12 +294,13 @@ class GenerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retrie
         form = GenerationCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        voice = _voice_of(self.organisation, data["voice"])
+        services.require_one_voice(data["voice"], data["stock_voice"])
+        voice = _voice_of(self.organisation, data["voice"]) if data["voice"] is not None else None
         delivery = Delivery.STREAM if data["stream"] else data["delivery"]
         generation = services.request_synthesis(
-            user=request.user, voice=voice, text=data["text"], language=data["language"],
-            instruct=data["instruct"], speed=data["speed"], use=data["use"], output_format=data["format"],
-            audible_label=data["audible_label"], delivery=delivery)
+            user=request.user, voice=voice, stock_voice=data["stock_voice"] or None, text=data["text"],
+            language=data["language"], instruct=data["instruct"], speed=data["speed"], use=data["use"],
+            output_format=data["format"], audible_label=data["audible_label"], delivery=delivery)
         if data["stream"]:
             response = _streaming_response(generation, services.open_stream(generation), "wav")
             response["Location"] = f"/api/v1/syntheses/{generation.pk}/"
@@ -312,6 +336,15 @@ class GenerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retrie
     def cancel(self, request, pk=None):
         generation = services.cancel_generation(self.get_object(), user=request.user)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
+
+
+class StockVoiceListView(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The engine's stock voices: usable by any producer without a consent record, since they clone no one."""
+
+    serializer_class = StockVoiceSerializer
+
+    def get_queryset(self):
+        return selectors.stock_voice_catalogue()
 
 
 class LanguageListView(APIView):
@@ -374,6 +407,7 @@ class TtsView(APIView):
     ``reference_audio`` (base64) is accepted only when it is the voice of an enrolled voice of
     your organisation (speaker similarity at or above the consent threshold) whose consent
     allows this language and use; that voice is then used. Otherwise 403 with the reason.
+    ``stock_voice`` names one of the engine's stock voices instead (no consent: no one is cloned).
     """
 
     permission_classes = [IsProducer]
@@ -390,12 +424,14 @@ class TtsView(APIView):
             raise PayloadTooLarge(f"/tts answers synchronously and takes at most {SYNC_MAX_CHARACTERS:,} characters "
                                   f"(this text has {len(data['text']):,}); use POST /api/v1/syntheses/ for longer texts")
         organisation = organisation_of(request.user)
+        voice = None
         if data["voice_id"]:
             voice = _voice_of(organisation, data["voice_id"])
-        else:
+        elif data["reference_audio"]:
             voice = services.voice_matching_reference(organisation, _base64_audio(data["reference_audio"]))
         generation = services.synthesize_now(
-            user=request.user, voice=voice, require_enrolled=True, text=data["text"], language=data["language"],
+            user=request.user, voice=voice, stock_voice=data["stock_voice"] or None, require_enrolled=True,
+            text=data["text"], language=data["language"],
             instruct=_emotion_instruction(data["emotion"]), speed=data["speed"], use="narration", output_format="wav")
         return _audio_response(services.read_output(generation), "wav", generation)
 

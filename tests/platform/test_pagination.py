@@ -6,7 +6,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 LISTS = ["tokens", "members", "audit", "owners", "voices", "consents", "protected-voices", "syntheses",
-         "enrollments", "verifications", "moderation"]
+         "enrollments", "stock-voices", "verifications", "moderation"]
 HUGE = "19303388306727378944"  # over PostgreSQL's bigint
 
 

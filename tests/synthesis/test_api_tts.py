@@ -59,7 +59,7 @@ def test_tts_asks_to_enroll_a_voice_first(tenant, voice, consent):
 
 
 @pytest.mark.parametrize("data,status,message", [
-    ({"text": "Hi."}, 400, "exactly one of voice_id or reference_audio"),
+    ({"text": "Hi."}, 400, "exactly one of voice_id, reference_audio or stock_voice"),
     ({"text": "Hi.", "reference_audio": "!!not base64!!"}, 400, "not valid base64"),
     ({"text": "x" * 1001, "voice_id": "VOICE"}, 413, "POST /api/v1/syntheses/"),
     ({"text": "Hi.", "voice_id": "VOICE", "speed": 5}, 400, "from 0.5 to 2.0"),
