@@ -1,7 +1,11 @@
 """Stock voices: listed, selectable without consent, and provenance-marked like any other output."""
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from django.core.management import call_command
 
 from synthesis import stock
 from synthesis.engines import kokoro
@@ -137,3 +141,26 @@ def test_auto_language_defaults_to_the_stock_voices_own(tenant, more_stock_voice
     assert resolved("ef_dora", TEXT) == "en"  # the text says English
     assert resolved("jf_alpha", "你好，世界。") == "zh"  # the script decides
     assert resolved("jf_alpha", "Good morning") == "en"  # a Japanese voice does not read Latin script as Japanese
+
+
+# --------------------------------------------------------------------------- the command
+@pytest.mark.django_db
+def test_the_command_synthesizes_with_a_stock_voice(tenant, tmp_path):
+    from watermark.labels import read_labels
+
+    out, err = io.StringIO(), io.StringIO()
+    path = tmp_path / "stock.wav"
+    call_command("synthesize", "--stock-voice", STOCK, "--text", TEXT, "--language", "en", "--out", str(path),
+                 "--org", tenant.organisation.name, "--json", stdout=out, stderr=err)
+    result = json.loads(out.getvalue())
+    generation = Generation.objects.get(pk=result["generation_id"])
+    assert result["stock_voice"] == STOCK and result["voice"] is None and result["path"] == str(path.resolve())
+    assert generation.user == tenant.admin.user and generation.consent is None
+    assert_marked_for(*decode(path.read_bytes()), generation)
+    assert read_labels(path.read_bytes())["voice"] == "stock voice jf_alpha"
+
+    failed = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("synthesize", "--stock-voice", STOCK, "--text", "Hello.", "--out", str(path), "--json",
+                     stdout=failed, stderr=io.StringIO())
+    assert "needs --org ORG or --user NAME" in json.loads(failed.getvalue())["error"]

@@ -24,7 +24,7 @@ class Command(JsonCommand):
 
     def run(self, **options):
         voice: Voice = _voice(options["voice"])
-        user = _user(voice, options.get("user"))
+        user = _user(voice.organisation, options.get("user"))
         bar = ProgressBar("enrolling", stream=self.stderr._out)
         artifact = services.start_enrollment(voice, user, budget_s=options.get("budget_s"), run_now=True,
                                              force=options["force"], on_progress=lambda f, note: bar.update(f, note))

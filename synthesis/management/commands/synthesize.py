@@ -6,7 +6,7 @@ from pathlib import Path
 
 from consent.models import Voice
 from consent.gate import assert_can_synthesize
-from voicegate.accounts.models import Membership, Role
+from voicegate.accounts.models import Membership, Organisation, Role
 from voicegate.commands import JsonCommand
 from voicegate.errors import DomainError, NotFound
 
@@ -19,16 +19,22 @@ from ._progress import ProgressBar
 class Command(JsonCommand):
     help = ("Synthesize TEXT in a consented voice through the same consent gate and provenance pipeline as the "
             "API (watermark, labels, signed manifest, audit); writes the labelled file to --out. A voice that "
-            "has not been enrolled yet is enrolled first (cached; see enroll_voice).")
+            "has not been enrolled yet is enrolled first (cached; see enroll_voice). --stock-voice NAME uses one "
+            "of the engine's stock voices instead, which needs no consent (no one's voice is cloned).")
 
     def add_arguments(self, parser):
-        parser.add_argument("--voice", required=True, help="voice id")
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--voice", help="id of an enrolled voice")
+        which.add_argument("--stock-voice", metavar="NAME",
+                           help="name of a stock voice (e.g. jf_alpha; GET /api/v1/stock-voices/ lists them); "
+                                "needs --org or --user")
+        parser.add_argument("--org", help="with --stock-voice: the organisation (name, slug or id) it is made for")
         parser.add_argument("--text", required=True, help="the text (up to 10,000 characters)")
         parser.add_argument("--out", required=True, metavar="FILE", help="where to write the audio")
         parser.add_argument("--language", default="auto", help="auto, zh, en, ja, yue, ... (default auto)")
         parser.add_argument("--instruct", default="", help="e.g. 'slowly', 'calm', '快一点'")
         parser.add_argument("--speed", type=float, default=1.0, help="0.5 to 2.0")
-        parser.add_argument("--user", help="username requesting it (default: the voice organisation's first admin)")
+        parser.add_argument("--user", help="username requesting it (default: the organisation's first admin)")
         parser.add_argument("--format", choices=pipeline.REQUEST_FORMATS,
                             help="wav, mp3, ogg or flac (default: from --out's suffix, else wav)")
         parser.add_argument("--use", default="narration", help="the use, which the consent must cover")
@@ -37,17 +43,25 @@ class Command(JsonCommand):
 
     def run(self, **options):
         started = time.monotonic()
-        voice = _voice(options["voice"])
-        user = _user(voice, options.get("user"))
+        stock_voice = options.get("stock_voice")
+        if stock_voice:
+            voice = None
+            user = _stock_voice_user(options.get("org"), options.get("user"))
+        else:
+            if options.get("org"):
+                raise DomainError("--org goes with --stock-voice; an enrolled voice's organisation is its own")
+            voice = _voice(options["voice"])
+            user = _user(voice.organisation, options.get("user"))
         out = Path(options["out"])
         fmt = options.get("format") or (out.suffix.lstrip(".").lower() if out.suffix else "wav")
         pipeline.check_format(fmt)
         if not out.parent.exists():
             raise DomainError(f"the folder {out.parent} does not exist")
-        self._enroll_if_needed(voice, user, options)
+        if voice is not None:
+            self._enroll_if_needed(voice, user, options)
         bar = ProgressBar("synthesizing", stream=self.stderr._out)
         generation = services.synthesize_now(
-            user=user, voice=voice, text=options["text"], language=options["language"],
+            user=user, voice=voice, stock_voice=stock_voice, text=options["text"], language=options["language"],
             instruct=options["instruct"], speed=options["speed"], use=options["use"], output_format=fmt,
             audible_label=options.get("audible_label"), on_progress=bar.update)
         bar.update(1.0)
@@ -55,7 +69,8 @@ class Command(JsonCommand):
         return {"generation_id": str(generation.pk), "path": str(out.resolve()), "duration_s": generation.duration_s,
                 "watermark_payload": generation.watermark_payload.hex(),
                 "elapsed_s": round(time.monotonic() - started, 3), "language": generation.resolved_language,
-                "format": generation.output_format, "engine": generation.engine}
+                "format": generation.output_format, "engine": generation.engine,
+                "voice": generation.voice_ref or None, "stock_voice": generation.stock_voice or None}
 
     def _enroll_if_needed(self, voice, user, options) -> None:
         artifact = VoiceProfileArtifact.objects.filter(voice=voice).first()
@@ -72,7 +87,8 @@ class Command(JsonCommand):
             raise DomainError(f"the voice could not be enrolled: {artifact.error}")
 
     def describe(self, result):
-        return (f"wrote {result['path']} ({result['duration_s']:.2f} s, {result['language']}, AI-labelled, "
+        voice = f", stock voice {result['stock_voice']}" if result.get("stock_voice") else ""
+        return (f"wrote {result['path']} ({result['duration_s']:.2f} s, {result['language']}{voice}, AI-labelled, "
                 f"watermark {result['watermark_payload']}) in {result['elapsed_s']:.1f} s; "
                 f"generation {result['generation_id']}")
 
@@ -87,14 +103,38 @@ def _voice(value: str) -> Voice:
     return found
 
 
-def _user(voice: Voice, username: str | None):
-    memberships = Membership.objects.filter(organisation_id=voice.organisation_id).select_related("user")
+def _user(organisation: Organisation, username: str | None):
+    memberships = Membership.objects.filter(organisation=organisation).select_related("user")
     if username:
         membership = memberships.filter(user__username=username).first()
         if membership is None:
-            raise NotFound(f"no member {username!r} in the voice's organisation {voice.organisation.name!r}")
+            raise NotFound(f"no member {username!r} in the organisation {organisation.name!r}")
         return membership.user
     membership = memberships.filter(role=Role.ADMIN).order_by("created_at").first()
     if membership is None:
-        raise NotFound(f"the organisation {voice.organisation.name!r} has no admin; pass --user")
+        raise NotFound(f"the organisation {organisation.name!r} has no admin; pass --user")
     return membership.user
+
+
+def _stock_voice_user(org: str | None, username: str | None):
+    """Who a stock-voice generation is made for: --user (a member), else --org's first admin."""
+    if org:
+        return _user(_organisation(org), username)
+    if not username:
+        raise DomainError("--stock-voice needs --org ORG or --user NAME: the organisation the output is made for")
+    membership = Membership.objects.filter(user__username=username).select_related("user").first()
+    if membership is None:
+        raise NotFound(f"no member {username!r} in any organisation")
+    return membership.user
+
+
+def _organisation(ref: str) -> Organisation:
+    found = Organisation.objects.filter(name=ref).first() or Organisation.objects.filter(slug=ref).first()
+    if found is None:
+        try:
+            found = Organisation.objects.filter(pk=uuid.UUID(ref)).first()
+        except ValueError:  # not an id either
+            found = None
+    if found is None:
+        raise NotFound(f"no organisation named {ref!r}")
+    return found
