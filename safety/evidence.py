@@ -42,11 +42,16 @@ class GenerationRef:
     consent_id: str | None
     same_organisation: bool
     details: dict[str, Any] = field(default_factory=dict)  # user, voice, text hash: own organisation only
+    # The engine's stock voice it was made with (then consent_id is None: no one's voice was cloned).
+    # Like the consent id, every organisation may learn it: it names no person and no organisation.
+    stock_voice: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"generation_id": self.generation_id, "created_at": self.created_at,
                                 "consent_id": self.consent_id,
                                 "disclosure": "full" if self.same_organisation else "limited"}
+        if self.stock_voice:
+            body["stock_voice"] = self.stock_voice
         if self.same_organisation:
             body.update(self.details)
         else:
@@ -124,12 +129,14 @@ class ManifestEvidence:
     generation_id: str | None = None
     errors: list[str] = field(default_factory=list)
     available: bool = True
+    voice: str | None = None  # what our assertion says about the voice ("stock voice af_heart"), if anything
 
     def as_dict(self) -> dict[str, Any]:
         return {"present": self.present, "valid": self.valid, "signature_valid": self.signature_valid,
                 "trusted": self.trusted, "hash_binding_valid": self.hash_binding_valid, "ours": self.ours,
                 "ai_generated": self.ai_generated, "claim_generator": self.claim_generator, "issuer": self.issuer,
-                "generation_id": self.generation_id, "errors": list(self.errors), "available": self.available}
+                "generation_id": self.generation_id, "voice": self.voice, "errors": list(self.errors),
+                "available": self.available}
 
 
 @dataclass(frozen=True)
@@ -278,6 +285,8 @@ def _foreign_ai_claims(evidence: Evidence) -> list[str]:
 def _when(ref: GenerationRef | None) -> str:
     if ref is None:
         return ""
+    if ref.stock_voice:
+        return f", created {ref.created_at} with stock voice {ref.stock_voice} (no consent record: it clones no one)"
     consent = f" under consent record {ref.consent_id}" if ref.consent_id else ""
     return f", created {ref.created_at}{consent}"
 
@@ -310,8 +319,13 @@ def _explain_generated_here(evidence: Evidence, generation_id: str | None) -> st
     manifest = evidence.manifest
     if manifest.present:
         parts.append(_manifest_sentence(manifest))
-    parts.append("Because a generation record exists, a resemblance to an enrolled or protected voice is "
-                 "covered by that record's consent rather than a sign of cloning.")
+    if ref is not None and ref.stock_voice:
+        parts.append(f"The generation used stock voice {ref.stock_voice}, one of the synthesis engine's own voices "
+                     "rather than a person's, so a resemblance to an enrolled or protected voice is a coincidence "
+                     "of timbre, not a sign of cloning.")
+    else:
+        parts.append("Because a generation record exists, a resemblance to an enrolled or protected voice is "
+                     "covered by that record's consent rather than a sign of cloning.")
     if evidence.synthetic.available and evidence.synthetic.judged:
         parts.append(f"Corroboration: {_lower_first(evidence.synthetic.sentence())}")
     return " ".join(parts)

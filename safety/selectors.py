@@ -133,7 +133,7 @@ def generation_ref(generation, organisation) -> GenerationRef:
         details = {
             "organisation": {"id": str(generation.organisation_id), "name": generation.organisation.name},
             "user": generation.user.get_username() if generation.user else None,
-            "voice_id": voice_id,
+            "voice_id": voice_id,  # None for a stock voice (it has no enrolled voice; stock_voice names it)
             "voice_name": generation.voice.name if generation.voice else None,
             "text_hash": generation.text_hash,
             "language": generation.resolved_language or generation.language,
@@ -141,7 +141,8 @@ def generation_ref(generation, organisation) -> GenerationRef:
             "duration_s": generation.duration_s,
         }
     created = generation.created_at.isoformat() if generation.created_at else None
-    return GenerationRef(str(generation.pk), created, consent_id, same, details)
+    return GenerationRef(str(generation.pk), created, consent_id, same, details,
+                         stock_voice=getattr(generation, "stock_voice", "") or None)
 
 
 def enrolled_voices(organisation) -> list[tuple[str, str, np.ndarray]]:

@@ -187,7 +187,8 @@ def manifest_from_report(found) -> ManifestEvidence:
     return ManifestEvidence(
         present=True, valid=bool(found.valid), signature_valid=signature_ok, trusted=bool(found.trusted),
         hash_binding_valid=binding_ok, ours=ours, ai_generated=ai, claim_generator=found.claim_generator,
-        issuer=found.signer, generation_id=(found.assertion or {}).get("generation_id"), errors=errors)
+        issuer=found.signer, generation_id=(found.assertion or {}).get("generation_id"), errors=errors,
+        voice=(found.assertion or {}).get("voice") if ours else None)
 
 
 def label_evidence(data: bytes) -> list[Label]:
@@ -206,7 +207,7 @@ def label_evidence(data: bytes) -> list[Label]:
     provider = found.get("provider")
     text = "; ".join(filter(None, [f"provider {provider}" if provider else None,
                                    f"generation {found.get('generation_id')}" if found.get("generation_id") else None,
-                                   found.get("digital_source_type")]))
+                                   found.get("voice"), found.get("digital_source_type")]))
     return [Label(where=f"{found.get('format') or 'file'} metadata: {', '.join(where)}", text=text,
                   provider=provider, ours=(provider or "").strip().lower() == our_provider(), ai_generated=True)]
 
