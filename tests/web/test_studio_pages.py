@@ -16,13 +16,31 @@ def test_moderator_cannot_open_the_studio(tenant):
     assert response.status_code == 403 and "needs the producer or admin role" in response.content.decode()
 
 
-def test_without_a_consented_voice_the_studio_says_where_to_go(tenant):
-    unconsented_voice(tenant)
+def test_without_a_consented_voice_the_studio_says_where_to_go_and_offers_stock_voices(tenant):
+    voice = unconsented_voice(tenant)
     text = signed_in(tenant.producer.user).get(reverse("web:studio")).content.decode()
-    assert "No voice can be used yet" in text
+    assert "None of your organisation's voices can be used yet" in text and "The stock voices need none" in text
     assert "Unconsented" in text and "has no consent record" in text
-    assert '<option value="' not in text.split('name="voice"', 1)[1].split("</select>", 1)[0].replace(
-        '<option value="" selected>', "")
+    picker = text.split('name="voice"', 1)[1].split("</select>", 1)[0]
+    assert str(voice.pk) not in picker and "Your voices (consent verified)" not in picker
+    assert '<optgroup label="Stock voices (no consent needed)">' in picker
+    assert '<option value="stock:jf_alpha">jf_alpha – stock voice, Japanese (ja), female</option>' in picker
+    assert '<option value="stock:jm_kumo">jm_kumo – stock voice, Japanese (ja), male</option>' in picker
+
+
+def test_the_studio_makes_narration_in_a_stock_voice(tenant):
+    client = signed_in(tenant.producer.user)
+    response = client.post(reverse("web:studio"), {"voice": "stock:jf_alpha", "text": "Good evening.", "language": "en",
+                                                   "speed": "1.0", "use": "narration", "output_format": "wav"})
+    job = Generation.objects.get()
+    assert response.status_code == 302 and job.stock_voice == "jf_alpha" and job.voice is None
+    page = client.get(response["Location"]).content.decode()
+    assert "jf_alpha (stock voice)" in page  # the result
+    assert 'jf_alpha <span class="badge">stock voice</span>' in page  # the history
+    chinese = signed_in(tenant.producer.user)
+    chinese.post(reverse("set_language"), {"language": "zh-hans", "next": reverse("web:studio")})
+    page = chinese.get(reverse("web:studio")).content.decode()
+    assert "预置声音（无需授权）" in page and "jf_alpha – 预置声音，" in page
 
 
 def test_studio_offers_consented_voices_explains_refusals_and_starts_jobs(tenant, other_tenant):

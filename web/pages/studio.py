@@ -1,5 +1,8 @@
-"""Studio: generate narration in a consented voice, hear it while it is synthesized, and keep
-the organisation's history of generations with their labelled downloads.
+"""Studio: generate narration in a consented voice or a stock voice, hear it while it is
+synthesized, and keep the organisation's history of generations with their labelled downloads.
+
+The voice picker has two groups: the organisation's voices whose owner's consent allows them,
+and the engine's stock voices (value ``stock:<name>``), which need no consent since they clone no one.
 
 The gate, text checks, rate limits and jobs belong to consent.services / synthesis.services;
 the audio itself is streamed and downloaded from the synthesis REST endpoints (session auth).
@@ -29,6 +32,8 @@ from web.pages.common import call_service
 
 PAGE = gettext_lazy("The studio")
 HISTORY_PAGE_SIZE = 20
+STOCK_PREFIX = "stock:"  # picker values of stock voices; enrolled voices' values are their ids
+GENDERS = {"female": gettext_lazy("female"), "male": gettext_lazy("male")}
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -38,6 +43,19 @@ def language_choices() -> list[tuple[str, str]]:
         if row["tier"] != "standard":
             label += " – " + _("basic quality, generic voice")
         choices.append((row["code"], label))
+    return choices
+
+
+def stock_voice_choices() -> list[tuple[str, str]]:
+    """(``stock:<name>``, "af_heart – stock voice, English (US) (en), female") for each stock voice."""
+    names = {row["code"]: f"{row['name']} ({row['code']})" for row in synthesis_selectors.language_catalogue()}
+    choices = []
+    for voice in synthesis_selectors.stock_voice_catalogue():
+        language = names.get(voice.language, voice.language) if voice.language else _("any language")
+        label = _("%(name)s – stock voice, %(language)s") % {"name": voice.name, "language": language}
+        if voice.gender in GENDERS:
+            label += f", {GENDERS[voice.gender]}"
+        choices.append((STOCK_PREFIX + voice.name, label))
     return choices
 
 
@@ -67,10 +85,15 @@ class GenerationForm(forms.Form):
     audible_label = forms.BooleanField(label=gettext_lazy("Start with a spoken “AI-generated” cue"), required=False)
     stream = forms.BooleanField(label=gettext_lazy("Play while it is generated"), required=False, initial=True)
 
-    def __init__(self, *args, usable_voices=(), **kwargs):
+    def __init__(self, *args, usable_voices=(), stock_voices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["voice"].choices = [("", _("Choose a voice…"))] + [
-            (str(row.voice.pk), f"{row.voice.name} ({', '.join(row.languages)})") for row in usable_voices]
+        choices: list = [("", _("Choose a voice…"))]
+        enrolled = [(str(row.voice.pk), f"{row.voice.name} ({', '.join(row.languages)})") for row in usable_voices]
+        if enrolled:
+            choices.append((_("Your voices (consent verified)"), enrolled))
+        if stock_voices:
+            choices.append((_("Stock voices (no consent needed)"), list(stock_voices)))
+        self.fields["voice"].choices = choices
         self.fields["language"].choices = language_choices()
 
 
@@ -85,11 +108,13 @@ def _throttled(request: HttpRequest) -> str | None:
     return None
 
 
-def _studio_context(request: HttpRequest, form: GenerationForm, rows, current: Generation | None = None) -> dict:
+def _studio_context(request: HttpRequest, form: GenerationForm, rows, stock, current: Generation | None = None) -> dict:
     organisation = request.membership.organisation
     history = Paginator(synthesis_selectors.generations_for(organisation).select_related("voice", "user"),
                         HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return {"form": form, "unusable": [row for row in rows if not row.usable], "has_usable": any(r.usable for r in rows),
+    has_enrolled = any(r.usable for r in rows)
+    return {"form": form, "unusable": [row for row in rows if not row.usable], "has_enrolled": has_enrolled,
+            "has_stock": bool(stock), "has_usable": has_enrolled or bool(stock),
             "history": history, "page": history, "query": "", "current": current, "formats": REQUEST_FORMATS}
 
 
@@ -98,8 +123,9 @@ def studio(request: HttpRequest) -> HttpResponse:
     organisation = request.membership.organisation
     rows = consent_selectors.usable_voices(organisation, request.user)
     usable = [row for row in rows if row.usable]
+    stock = stock_voice_choices()
     initial = {"audible_label": organisation.audible_label_default, "stream": True}
-    form = GenerationForm(request.POST or None, usable_voices=usable, initial=initial)
+    form = GenerationForm(request.POST or None, usable_voices=usable, stock_voices=stock, initial=initial)
     htmx = request.headers.get("HX-Request") == "true"
     current = None
     if request.GET.get("generation"):
@@ -116,14 +142,19 @@ def studio(request: HttpRequest) -> HttpResponse:
                                                                 "formats": REQUEST_FORMATS})
         if current is not None:
             return redirect(f"{reverse('web:studio')}?generation={current.pk}")
-    context = _studio_context(request, form, rows, current)
+    context = _studio_context(request, form, rows, stock, current)
     return render(request, "web/studio/studio.html", context, status=400 if form.errors else 200)
 
 
 def _request(request: HttpRequest, data: dict, usable) -> Generation:
-    voice = next(row.voice for row in usable if str(row.voice.pk) == data["voice"])
+    voice, stock_voice = None, None
+    if data["voice"].startswith(STOCK_PREFIX):
+        stock_voice = data["voice"][len(STOCK_PREFIX):]  # no consent gate: the service says why
+    else:
+        voice = next(row.voice for row in usable if str(row.voice.pk) == data["voice"])
     return synthesis_services.request_synthesis(
-        user=request.user, voice=voice, text=data["text"], language=data["language"], instruct=data["instruct"],
+        user=request.user, voice=voice, stock_voice=stock_voice, text=data["text"], language=data["language"],
+        instruct=data["instruct"],
         speed=data["speed"], use=data["use"], output_format=data["output_format"],
         audible_label=data["audible_label"], delivery=Delivery.STREAM if data["stream"] else Delivery.JOB)
 
