@@ -54,3 +54,16 @@ def test_verify_read_report_and_decide(tenant, other_tenant):
     assert rival.get(reverse("web:verification", args=[verification.pk])).status_code == 404
     assert rival.post(decide, {"decision": "approve"}).status_code == 404
     assert "interview.wav" not in rival.get(reverse("web:moderation"), {"status": "all"}).content.decode()
+
+
+def test_a_stock_voice_clip_shows_the_voice_instead_of_a_consent_record(tenant):
+    from synthesis import services
+
+    generation = services.synthesize_now(user=tenant.producer.user, stock_voice="jf_alpha", language="en",
+                                         text="Good morning. This clip is short.")
+    client = signed_in(tenant.moderator.user)
+    response = client.post(reverse("web:moderation"), {"clip": clip(services.read_output(generation), "stock.wav")})
+    report = client.get(response["Location"]).content.decode()
+    assert "generated_here" in report and str(generation.pk) in report
+    assert "stock voice jf_alpha" in report and "no consent record: a stock voice clones no one" in report
+    assert "Consent record" not in report.split("Generation record", 1)[1].split("</dl>", 1)[0]
