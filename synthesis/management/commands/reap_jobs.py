@@ -1,8 +1,5 @@
-from __future__ import annotations
-
 from voicegate.commands import JsonCommand
-
-from synthesis import services
+from voicegate.jobs import reap_expired_jobs
 
 
 class Command(JsonCommand):
@@ -11,7 +8,7 @@ class Command(JsonCommand):
             "SYNTHESIS_REAPER_INTERVAL_S.")
 
     def run(self, **options):
-        return services.reap_expired_generations()
+        return reap_expired_jobs()
 
     def describe(self, result):
         return (f"synthesis jobs: re-queued {len(result['requeued'])}, failed {len(result['failed'])}; "

@@ -1,8 +1,8 @@
-"""A real Celery worker whose synthesis jobs pause two seconds per sentence, so a test can kill it mid-job.
+"""A real Celery worker whose jobs are slowed down, so a test can kill it mid-job.
 
-    python -m tests.synthesis.slow_worker <celery worker arguments>
+    python -m tests.slow_worker <celery worker arguments>
 
-Only the pace changes (a sleep before each sentence's progress is stored); the job is the real one.
+Synthesis jobs pause two seconds per sentence. Only the pace changes; the jobs are the real ones.
 """
 from __future__ import annotations
 
