@@ -2,7 +2,8 @@
 
     python -m tests.slow_worker <celery worker arguments>
 
-Synthesis jobs pause two seconds per sentence. Only the pace changes; the jobs are the real ones.
+Synthesis jobs pause two seconds per sentence; verification jobs pause 30 s before examining the
+clip. Only the pace changes; the jobs are the real ones.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import django
 
 def main() -> None:
     django.setup()
+    from safety import services as safety_services
     from synthesis import services
 
     real_report = services._report_progress
@@ -26,6 +28,13 @@ def main() -> None:
         time.sleep(1.0)
 
     services._report_progress = slow_report
+    real_examine = safety_services.examine_clip
+
+    def slow_examine(*args, **kwargs):
+        time.sleep(30.0)
+        return real_examine(*args, **kwargs)
+
+    safety_services.examine_clip = slow_examine
     from celery.bin.celery import main as celery_main
 
     sys.argv = ["celery", "-A", "voicegate", "worker", *sys.argv[1:]]

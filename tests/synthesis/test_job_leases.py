@@ -57,7 +57,8 @@ def test_the_reaper_requeues_expired_jobs_and_fails_them_past_the_attempt_limit(
     with django_capture_on_commit_callbacks(execute=True):  # the re-queued job runs (eager) once committed
         call_command("reap_jobs", "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"requeued": [str(requeue.pk)], "failed": [str(give_up.pk)],
-                                          "enrollments_requeued": [], "enrollments_failed": []}
+                                          "enrollments_requeued": [], "enrollments_failed": [],
+                                          "verifications_requeued": [], "verifications_failed": []}
     requeue.refresh_from_db(), give_up.refresh_from_db(), alive.refresh_from_db()
     assert requeue.status == GenerationStatus.SUCCEEDED and requeue.attempts == 2
     assert give_up.status == GenerationStatus.FAILED and "gave up after 2 attempts" in give_up.error
