@@ -70,3 +70,27 @@ def test_invalid_api_tokens_from_one_address_are_throttled(tenant, settings):
     elsewhere.credentials(HTTP_AUTHORIZATION=f"Token {tenant.producer.token}")
     assert elsewhere.get("/api/v1/me/").status_code == 200
     assert AuditEntry.objects.filter(action="auth.locked_out", details__scope="token").exists()
+
+
+def test_lockout_and_throttle_messages_follow_the_users_language(tenant, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 7
+    settings.TOKEN_FAILURE_LIMIT = 2
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/login/"})  # the language switcher
+    for _ in range(5):
+        _sign_in(client, "/login/", tenant.producer.user.username, "wrong-password-1")
+    account = _sign_in(client, "/login/", tenant.producer.user.username, PASSWORD).content.decode()
+    assert "此账号登录失败次数过多：登录已被封锁，最长 15 分钟。" in account and "Too many" not in account
+    for number in range(2):
+        _sign_in(client, "/login/", f"guess-{number}", "wrong-password-1")
+    address = _sign_in(client, "/login/", tenant.moderator.user.username, PASSWORD).content.decode()
+    assert "来自你的网络地址的登录失败次数过多：登录已被封锁，最长 15 分钟。" in address
+    bad = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans", REMOTE_ADDR="10.4.4.4")
+    bad.credentials(HTTP_AUTHORIZATION="Token vg_not-a-real-token")
+    for _ in range(2):
+        bad.get("/api/v1/me/")
+    refused = bad.get("/api/v1/me/")
+    assert refused.status_code == 429 and refused.json()["error"].startswith("来自你的网络地址的无效 API 令牌请求过多")
+    english = _sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), "/login/", tenant.producer.user.username, PASSWORD)
+    assert "Too many failed sign-ins for this account: sign-in is blocked for up to 15 minutes." in \
+        english.content.decode()

@@ -4,7 +4,8 @@ Failures are counted in the cache (``cache.add`` + ``cache.incr``: atomic on Red
 memory) in a fixed window of ``LOGIN_LOCKOUT_S`` seconds from the first failure. Once a count
 reaches its limit, sign-ins for that account (or from that address) are refused with a message
 saying so, even with the right password, until the window ends; reaching a limit is audited.
-A successful sign-in clears its account's count (not its address's).
+A successful sign-in clears its account's count (not its address's). The refusals are worded in
+the request's language (the web UI's catalogue, locale/).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.utils.translation import ngettext
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,19 @@ def _minutes() -> int:
 
 
 def login_refusal(username: str, address: str) -> str | None:
-    """Why a sign-in for ``username`` from ``address`` is refused now, or None."""
+    """Why a sign-in for ``username`` from ``address`` is refused now (in the request's language), or None."""
+    minutes = _minutes()
     if _count(_account_counter(username)) >= _account_counter(username).limit:
-        return (f"Too many failed sign-ins for this account: sign-in is blocked for up to {_minutes()} minutes. "
-                "Wait and try again, or ask an admin of your organisation to reset your password.")
+        return ngettext("Too many failed sign-ins for this account: sign-in is blocked for up to %(minutes)d minute. "
+                        "Wait and try again, or ask an admin of your organisation to reset your password.",
+                        "Too many failed sign-ins for this account: sign-in is blocked for up to %(minutes)d minutes. "
+                        "Wait and try again, or ask an admin of your organisation to reset your password.",
+                        minutes) % {"minutes": minutes}
     if _count(_address_counter(address)) >= _address_counter(address).limit:
-        return (f"Too many failed sign-ins from your network address: sign-in is blocked for up to {_minutes()} "
-                "minutes. Wait and try again.")
+        return ngettext("Too many failed sign-ins from your network address: sign-in is blocked for up to "
+                        "%(minutes)d minute. Wait and try again.",
+                        "Too many failed sign-ins from your network address: sign-in is blocked for up to "
+                        "%(minutes)d minutes. Wait and try again.", minutes) % {"minutes": minutes}
     return None
 
 
@@ -88,8 +96,11 @@ def clear_login_failures(username: str) -> None:
 def token_refusal(address: str) -> str | None:
     counter = _token_counter(address)
     if _count(counter) >= counter.limit:
-        return (f"Too many requests with invalid API tokens from your network address: token authentication is "
-                f"blocked for up to {_minutes()} minutes.")
+        minutes = _minutes()
+        return ngettext("Too many requests with invalid API tokens from your network address: token authentication "
+                        "is blocked for up to %(minutes)d minute.",
+                        "Too many requests with invalid API tokens from your network address: token authentication "
+                        "is blocked for up to %(minutes)d minutes.", minutes) % {"minutes": minutes}
     return None
 
 
