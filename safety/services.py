@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from voicegate.accounts.models import member_name
 from voicegate.audio import DecodedAudio, decode_audio
 from voicegate.audit.services import record_audit
 from voicegate.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -539,7 +540,7 @@ def assign_item(user, item_id, assignee) -> ModerationItem:
         ModerationEvent.objects.create(item=item, actor=user, action=ModerationEvent.Action.ASSIGNED,
                                        assigned_to=assignee)
         record_audit("moderation.assigned", actor=user, organisation=item.organisation, target=item,
-                     details={"assigned_to": assignee.get_username() if assignee else None})
+                     details={"assigned_to": member_name(assignee) if assignee else None})
     return item
 
 
@@ -556,7 +557,7 @@ def decide_item(user, item_id, decision: str, notes: str = "") -> ModerationItem
         item = _item_for(user, item_id)
         if item.status == ModerationStatus.CLOSED:
             raise Conflict(f"this item was already decided ({item.decision}) by "
-                           f"{item.decided_by.get_username() if item.decided_by else 'someone'}")
+                           f"{member_name(item.decided_by) if item.decided_by else 'someone'}")
         item.decision = decision
         item.decided_by = user
         item.decided_at = timezone.now()
@@ -572,7 +573,7 @@ def decide_item(user, item_id, decision: str, notes: str = "") -> ModerationItem
         notify(item.organisation, WebhookEvent.DECISION, {
             "moderation_id": str(item.pk), "verification_id": str(item.verification_id),
             "verdict": item.verification.verdict, "decision": decision, "notes": notes,
-            "decided_by": user.get_username(), "decided_at": item.decided_at.isoformat()})
+            "decided_by": member_name(user), "decided_at": item.decided_at.isoformat()})
     return item
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from consent.models import Voice
 from consent.gate import assert_can_synthesize
 from voicegate.accounts.models import Membership, Role
+from voicegate.accounts.selectors import member_named
 from voicegate.commands import JsonCommand
 from voicegate.errors import DomainError, NotFound
 
@@ -88,13 +89,13 @@ def _voice(value: str) -> Voice:
 
 
 def _user(voice: Voice, username: str | None):
-    memberships = Membership.objects.filter(organisation_id=voice.organisation_id).select_related("user")
     if username:
-        membership = memberships.filter(user__username=username).first()
+        membership = member_named(voice.organisation, username)
         if membership is None:
             raise NotFound(f"no member {username!r} in the voice's organisation {voice.organisation.name!r}")
         return membership.user
-    membership = memberships.filter(role=Role.ADMIN).order_by("created_at").first()
+    membership = (Membership.objects.filter(organisation_id=voice.organisation_id, role=Role.ADMIN)
+                  .select_related("user").order_by("created_at").first())
     if membership is None:
         raise NotFound(f"the organisation {voice.organisation.name!r} has no admin; pass --user")
     return membership.user
