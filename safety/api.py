@@ -6,7 +6,6 @@ decisions are for moderators and admins.
 """
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,9 +13,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from voicegate.accounts.models import Role
+from voicegate.accounts.api import MemberNameField
+from voicegate.accounts.models import Role, member_username
 from voicegate.accounts.permissions import IsModerator, IsModeratorOrProducer
-from voicegate.accounts.selectors import role_of
+from voicegate.accounts.selectors import member_named, role_of
 from voicegate.api import OrganisationScoped
 from voicegate.errors import DomainError, NotFound, PayloadTooLarge
 
@@ -25,7 +25,7 @@ from .models import Decision, ModerationEvent, ModerationItem, ModerationStatus,
 
 
 class VerificationSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by = MemberNameField(allow_null=True)
     status_url = serializers.SerializerMethodField()
     report_url = serializers.SerializerMethodField()
     moderation_id = serializers.SerializerMethodField()
@@ -120,8 +120,8 @@ class VerificationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retr
 
 
 class ModerationEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = MemberNameField(allow_null=True)
+    assigned_to = MemberNameField(allow_null=True)
 
     class Meta:
         model = ModerationEvent
@@ -129,8 +129,8 @@ class ModerationEventSerializer(serializers.ModelSerializer):
 
 
 class ModerationItemSerializer(serializers.ModelSerializer):
-    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_to = MemberNameField(allow_null=True)
+    decided_by = MemberNameField(allow_null=True)
     verdict = serializers.CharField(source="verification.verdict", read_only=True)
     explanation = serializers.SerializerMethodField()
     verification_url = serializers.SerializerMethodField()
@@ -187,7 +187,7 @@ class ModerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retrie
         elif assigned == "none":
             items = items.filter(assigned_to__isnull=True)
         elif assigned:
-            items = items.filter(assigned_to__username=assigned)
+            items = items.filter(assigned_to__username=member_username(organisation.pk, assigned))
         return items
 
     def _item_response(self, item) -> Response:
@@ -204,9 +204,10 @@ class ModerationViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.Retrie
         if name == "me":
             assignee = request.user
         elif name:
-            assignee = get_user_model().objects.filter(username=name, membership__organisation=self.organisation).first()
-            if assignee is None:
+            membership = member_named(self.organisation, name)
+            if membership is None:
                 raise NotFound(f"no member named {name!r} in your organisation")
+            assignee = membership.user
         return self._item_response(services.assign_item(request.user, item.pk, assignee))
 
     @action(detail=True, methods=["post"], serializer_class=DecideSerializer)

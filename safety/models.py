@@ -81,6 +81,9 @@ class Verification(models.Model):
     # Kept only while a background job needs it; deleted once the report exists.
     upload = models.FileField(upload_to="verifications/", blank=True)
     status = models.CharField(max_length=16, choices=VerificationStatus.choices, default=VerificationStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started this verification job")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                            help_text="a running job's worker renews this; past it, the job is reaped")
     verdict = models.CharField(max_length=40, choices=Verdict.choices, blank=True)
     report = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

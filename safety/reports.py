@@ -11,6 +11,8 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from voicegate.accounts.models import member_name
+
 from .models import Verdict, Verification
 
 VERDICT_TITLES = dict(Verdict.choices)
@@ -20,18 +22,18 @@ def export(verification: Verification) -> dict[str, Any]:
     history = []
     item = getattr(verification, "moderation", None)
     if item is not None:
-        history = [{"action": e.action, "actor": e.actor.get_username() if e.actor else None, "decision": e.decision,
+        history = [{"action": e.action, "actor": member_name(e.actor) if e.actor else None, "decision": e.decision,
                     "notes": e.notes, "at": e.created_at.isoformat()} for e in item.history.select_related("actor")]
     return {
         "verification_id": str(verification.pk),
         "organisation": verification.organisation.name,
-        "uploaded_by": verification.uploaded_by.get_username() if verification.uploaded_by else None,
+        "uploaded_by": member_name(verification.uploaded_by) if verification.uploaded_by else None,
         "created_at": verification.created_at.isoformat(),
         "verdict": verification.verdict,
         "verdict_title": VERDICT_TITLES.get(verification.verdict, verification.verdict),
         "report": verification.report,
         "moderation": {"status": item.status, "decision": item.decision or None,
-                       "decided_by": item.decided_by.get_username() if item.decided_by else None,
+                       "decided_by": member_name(item.decided_by) if item.decided_by else None,
                        "history": history} if item else None,
     }
 

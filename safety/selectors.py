@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Q, QuerySet
 
+from voicegate.accounts.models import member_name
+
 from .evidence import GenerationRef
 from .models import FingerprintBlock, FingerprintHash, ModerationItem, RegisteredClip, Verification
 from voicegate.fingerprint import WARP_MIN_SCORE, Warp, WarpedQuery
@@ -132,7 +134,7 @@ def generation_ref(generation, organisation) -> GenerationRef:
         voice_id = str(generation.voice_id) if generation.voice_id else (generation.voice_ref or None)
         details = {
             "organisation": {"id": str(generation.organisation_id), "name": generation.organisation.name},
-            "user": generation.user.get_username() if generation.user else None,
+            "user": member_name(generation.user) if generation.user else None,
             "voice_id": voice_id,  # None for a stock voice (it has no enrolled voice; stock_voice names it)
             "voice_name": generation.voice.name if generation.voice else None,
             "text_hash": generation.text_hash,

@@ -20,10 +20,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from voicegate.accounts.models import member_name
 from voicegate.audio import DecodedAudio, decode_audio
 from voicegate.audit.services import record_audit
 from voicegate.errors import Conflict, DomainError, NotFound, PermissionDenied
-from voicegate.jobs import enqueue
+from voicegate.jobs import LeaseHeartbeat, enqueue, lease_until, max_attempts
 
 from . import conf, selectors
 from .evidence import (Evidence, FingerprintEvidence, FingerprintHit, Label, ManifestEvidence,
@@ -368,12 +369,45 @@ def submit_verification(user, data: bytes, filename: str = "") -> Verification:
     return verification
 
 
-def run_verification(verification_id: str) -> Verification:
-    """The job behind a long upload: examine the stored file, record the verdict, delete the file."""
-    verification = Verification.objects.select_related("organisation", "uploaded_by").get(pk=verification_id)
-    if verification.status == VerificationStatus.DONE:
-        return verification
-    Verification.objects.filter(pk=verification.pk).update(status=VerificationStatus.RUNNING)
+def run_verification(verification_id: str, *, leased: bool = False) -> Verification | None:
+    """The job behind a long upload: examine the stored file, record the verdict once, delete the file.
+
+    Safe to run again for the same id, as synthesis jobs are: a verification already done or failed is
+    never run again; one 'running' under a live lease belongs to another worker (a duplicate delivery)
+    and is left alone; one whose lease ran out is taken over (attempt + 1, up to SYNTHESIS_MAX_ATTEMPTS).
+    ``leased`` (a Celery worker) gives the attempt a lease its heartbeat renews, so the reaper
+    (``reap_expired_verifications``) re-queues the job when the worker dies. The verdict, its audit entry,
+    moderation item and webhooks commit together, and only for the attempt that still holds the job.
+    """
+    claimed = _claim_verification(verification_id, leased=leased)
+    if claimed is None:
+        return Verification.objects.filter(pk=verification_id).first()
+    if leased:
+        with LeaseHeartbeat(claimed.pk, Verification):
+            return _run_claimed_verification(claimed)
+    return _run_claimed_verification(claimed)
+
+
+def _claim_verification(verification_id: str, *, leased: bool) -> Verification | None:
+    with transaction.atomic():
+        verification = Verification.objects.select_for_update().filter(pk=verification_id).first()
+        if verification is None or verification.status in (VerificationStatus.DONE, VerificationStatus.FAILED):
+            return None
+        if verification.status == VerificationStatus.RUNNING and verification.lease_expires_at is not None \
+                and verification.lease_expires_at > timezone.now():
+            return None
+        if verification.attempts >= max_attempts():
+            _verification_failed(verification, f"gave up after {verification.attempts} attempts (the worker "
+                                               "stopped each time)")
+            return None
+        verification.status = VerificationStatus.RUNNING
+        verification.attempts += 1
+        verification.lease_expires_at = lease_until() if leased else None
+        verification.save(update_fields=["status", "attempts", "lease_expires_at"])
+    return Verification.objects.select_related("organisation", "uploaded_by").get(pk=verification.pk)
+
+
+def _run_claimed_verification(verification: Verification) -> Verification:
     try:
         with default_storage.open(verification.upload.name, "rb") as handle:
             data = handle.read()
@@ -381,23 +415,73 @@ def run_verification(verification_id: str) -> Verification:
     except Exception as exc:
         message = exc.message if isinstance(exc, DomainError) else "verification failed; the error was logged"
         if not isinstance(exc, DomainError):
-            logger.exception("verification %s failed", verification_id)
+            logger.exception("verification %s failed", verification.pk)
         with transaction.atomic():
-            Verification.objects.filter(pk=verification.pk).update(status=VerificationStatus.FAILED, error=message,
-                                                                   finished_at=timezone.now())
-            record_audit("verification.failed", organisation=verification.organisation, target=verification,
-                         details={"error": message})
-        _delete_upload(verification)
+            if _still_held(verification) is not None:
+                _verification_failed(verification, message)
         raise
     with transaction.atomic():
-        verification.status = VerificationStatus.DONE
-        verification.verdict = report.verdict
-        verification.report = report.body
-        verification.finished_at = timezone.now()
-        verification.save(update_fields=["status", "verdict", "report", "finished_at"])
-        _after_verdict(verification, verification.uploaded_by)
-    _delete_upload(verification)
-    return verification
+        locked = _still_held(verification)
+        if locked is None:  # reaped and taken over by a later attempt: its result, not this one's
+            return Verification.objects.get(pk=verification.pk)
+        locked.status = VerificationStatus.DONE
+        locked.verdict = report.verdict
+        locked.report = report.body
+        locked.finished_at = timezone.now()
+        locked.lease_expires_at = None
+        locked.save(update_fields=["status", "verdict", "report", "finished_at", "lease_expires_at"])
+        _after_verdict(locked, verification.uploaded_by)
+    _delete_upload(locked)
+    return locked
+
+
+def _still_held(verification: Verification) -> Verification | None:
+    """The row locked, when this attempt still holds the job (running, same attempt number); else None."""
+    locked = Verification.objects.select_for_update().select_related("organisation").get(pk=verification.pk)
+    if locked.status != VerificationStatus.RUNNING or locked.attempts != verification.attempts:
+        return None
+    return locked
+
+
+def _verification_failed(verification: Verification, message: str) -> None:
+    """Inside a transaction holding the row: mark it failed, audit it, and drop the upload once committed."""
+    Verification.objects.filter(pk=verification.pk).update(status=VerificationStatus.FAILED, error=message,
+                                                           finished_at=timezone.now(), lease_expires_at=None)
+    record_audit("verification.failed", organisation=verification.organisation_id, target=verification,
+                 details={"error": message, "attempts": verification.attempts})
+    transaction.on_commit(lambda: _delete_upload(verification))
+
+
+def reap_expired_verifications() -> dict[str, list[str]]:
+    """Re-queue (or fail, past SYNTHESIS_MAX_ATTEMPTS) verification jobs whose worker stopped renewing the lease.
+
+    Registered with voicegate.jobs (safety.apps), so every worker, ``manage.py reap_jobs`` and celery
+    beat run it with the synthesis reaper. Each job is taken under its row lock; a late worker's attempt
+    no longer matches, so it records nothing (``_still_held``).
+    """
+    reaped: dict[str, list[str]] = {"verifications_requeued": [], "verifications_failed": []}
+    expired = Verification.objects.filter(status=VerificationStatus.RUNNING,
+                                          lease_expires_at__lt=timezone.now()).values_list("pk", flat=True)
+    for verification_id in list(expired[:100]):
+        with transaction.atomic():
+            verification = Verification.objects.select_for_update().filter(
+                pk=verification_id, status=VerificationStatus.RUNNING, lease_expires_at__lt=timezone.now()).first()
+            if verification is None:
+                continue
+            if verification.attempts >= max_attempts():
+                _verification_failed(verification, f"gave up after {verification.attempts} attempts (the worker "
+                                                   "stopped each time)")
+                reaped["verifications_failed"].append(str(verification.pk))
+                continue
+            verification.status = VerificationStatus.QUEUED
+            verification.lease_expires_at = None
+            verification.save(update_fields=["status", "lease_expires_at"])
+            enqueue("safety.run_verification", str(verification.pk))
+            record_audit("verification.requeued", organisation=verification.organisation_id, target=verification,
+                         details={"reason": "the worker stopped renewing the job's lease",
+                                  "attempts": verification.attempts})
+            reaped["verifications_requeued"].append(str(verification.pk))
+    return reaped
 
 
 def _delete_upload(verification: Verification) -> None:
@@ -457,7 +541,7 @@ def assign_item(user, item_id, assignee) -> ModerationItem:
         ModerationEvent.objects.create(item=item, actor=user, action=ModerationEvent.Action.ASSIGNED,
                                        assigned_to=assignee)
         record_audit("moderation.assigned", actor=user, organisation=item.organisation, target=item,
-                     details={"assigned_to": assignee.get_username() if assignee else None})
+                     details={"assigned_to": member_name(assignee) if assignee else None})
     return item
 
 
@@ -474,7 +558,7 @@ def decide_item(user, item_id, decision: str, notes: str = "") -> ModerationItem
         item = _item_for(user, item_id)
         if item.status == ModerationStatus.CLOSED:
             raise Conflict(f"this item was already decided ({item.decision}) by "
-                           f"{item.decided_by.get_username() if item.decided_by else 'someone'}")
+                           f"{member_name(item.decided_by) if item.decided_by else 'someone'}")
         item.decision = decision
         item.decided_by = user
         item.decided_at = timezone.now()
@@ -490,7 +574,7 @@ def decide_item(user, item_id, decision: str, notes: str = "") -> ModerationItem
         notify(item.organisation, WebhookEvent.DECISION, {
             "moderation_id": str(item.pk), "verification_id": str(item.verification_id),
             "verdict": item.verification.verdict, "decision": decision, "notes": notes,
-            "decided_by": user.get_username(), "decided_at": item.decided_at.isoformat()})
+            "decided_by": member_name(user), "decided_at": item.decided_at.isoformat()})
     return item
 
 

@@ -8,14 +8,16 @@ from voicegate.errors import DomainError
 from .webhooks import MAX_ATTEMPTS, attempt_delivery
 
 
-@shared_task(name="safety.run_verification")
-def run_verification_job(verification_id: str) -> str:
+@shared_task(name="safety.run_verification", bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_verification_job(self, verification_id: str) -> str | None:
     from .services import run_verification
 
     try:
-        return run_verification(verification_id).verdict
+        # On a worker the job holds a lease it renews; in-process (eager, threads) there is no reaper.
+        verification = run_verification(verification_id, leased=not self.request.is_eager)
     except DomainError as exc:  # recorded on the verification; nothing to retry
         return f"failed: {exc.message}"
+    return verification.verdict or verification.status if verification is not None else None
 
 
 @shared_task(bind=True, name="safety.deliver_webhook", max_retries=MAX_ATTEMPTS - 1)

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from consent.models import Voice
 from consent.selectors import voices_for
+from voicegate.accounts.api import MemberNameField
 from voicegate.accounts.permissions import IsModeratorOrProducer, IsProducer
 from voicegate.accounts.selectors import organisation_of
 from voicegate.api import OrganisationScoped
@@ -87,7 +88,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     voice_name = serializers.CharField(source="voice.name", read_only=True, default=None)
     stock_voice = serializers.SerializerMethodField(
         help_text="the stock voice it was made with (then voice is null: no consent was needed)")
-    user = serializers.CharField(source="user.username", read_only=True, default=None)
+    user = MemberNameField(allow_null=True)
     format = serializers.CharField(source="output_format", read_only=True)
     text_sha256 = serializers.CharField(source="text_hash", read_only=True)
     watermark_payload = serializers.SerializerMethodField()

@@ -36,7 +36,7 @@ from voicegate.accounts.selectors import membership_of, organisation_of
 from voicegate.audio import decode_audio
 from voicegate.audit.services import record_audit
 from voicegate.errors import Conflict, DomainError, NotFound, PermissionDenied
-from voicegate.jobs import enqueue, revoke
+from voicegate.jobs import LeaseHeartbeat, enqueue, lease_until, max_attempts, revoke
 
 from synthesis import pipeline, stock
 from synthesis.engines import UnsupportedLanguage, available_languages, get_engine, language_info
@@ -54,10 +54,6 @@ class GenerationCancelled(Exception):
 
 
 # --------------------------------------------------------------------------- settings
-def max_attempts() -> int:
-    return int(getattr(settings, "SYNTHESIS_MAX_ATTEMPTS", 3))
-
-
 def enrollment_budget_s() -> float:
     return float(getattr(settings, "SYNTHESIS_ENROLLMENT_BUDGET_S", 300.0))
 
@@ -226,10 +222,6 @@ def release_waiting_generations(voice: Voice, *, failure: str | None = None) -> 
 
 
 # --------------------------------------------------------------------------- running
-def lease_s() -> float:
-    return float(getattr(settings, "SYNTHESIS_LEASE_S", 60))
-
-
 def claim_generation(generation_id: Any, task_id: str = "", *, leased: bool = False) -> Generation | None:
     """Mark the generation running (attempt + 1) or return None when there is nothing to do.
 
@@ -257,48 +249,12 @@ def claim_generation(generation_id: Any, task_id: str = "", *, leased: bool = Fa
         generation.attempts += 1
         generation.progress = 0.0
         generation.started_at = generation.started_at or now
-        generation.lease_expires_at = now + timezone.timedelta(seconds=lease_s()) if leased else None
+        generation.lease_expires_at = lease_until() if leased else None
         if task_id:
             generation.celery_task_id = task_id
         generation.save(update_fields=["status", "attempts", "progress", "started_at", "lease_expires_at",
                                        "celery_task_id"])
     return generation
-
-
-class LeaseHeartbeat:
-    """Renews a claimed job's lease (a Generation's, or ``model``'s: an enrollment) every third of SYNTHESIS_LEASE_S.
-
-    Used by the Celery task: while the worker lives, the job's lease stays ahead of now; when
-    the worker is killed the renewals stop and the reaper takes the job back.
-    """
-
-    def __init__(self, generation_id: Any, model=None):
-        import threading
-
-        self.model = model or Generation
-        self.generation_id = generation_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{generation_id}", daemon=True)
-
-    def __enter__(self) -> LeaseHeartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self._stop.wait(lease_s() / 3):
-                self.model.objects.filter(pk=self.generation_id, status="running").update(
-                    lease_expires_at=timezone.now() + timezone.timedelta(seconds=lease_s()))
-        except Exception:  # the job itself reports failures; a lost renewal only risks a takeover
-            logger.exception("lease renewal of generation %s stopped", self.generation_id)
-        finally:
-            connection.close()
 
 
 def reap_expired_generations() -> dict[str, list[str]]:
@@ -462,7 +418,7 @@ def execute_generation(generation_id: Any, *, task_id: str = "",
     if generation is None:
         return Generation.objects.filter(pk=generation_id).first()
     if heartbeat:
-        with LeaseHeartbeat(generation.pk):
+        with LeaseHeartbeat(generation.pk, Generation):
             return _execute_claimed(generation, generation_id, on_progress)
     return _execute_claimed(generation, generation_id, on_progress)
 
@@ -743,7 +699,7 @@ def execute_enrollment(artifact_id: Any, *, on_progress: Callable[[float, str], 
             return artifact  # another worker holds it
         artifact.status = EnrollmentStatus.RUNNING
         artifact.attempts += 1
-        artifact.lease_expires_at = now + timezone.timedelta(seconds=lease_s()) if heartbeat else None
+        artifact.lease_expires_at = lease_until() if heartbeat else None
         artifact.save(update_fields=["status", "attempts", "lease_expires_at"])
     if heartbeat:
         with LeaseHeartbeat(artifact.pk, VoiceProfileArtifact):

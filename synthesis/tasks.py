@@ -22,22 +22,22 @@ def run_generation(self, generation_id: str) -> str | None:
 
 @shared_task(name="synthesis.reap_expired_jobs")
 def reap_expired_jobs() -> dict:
-    """Re-queue or fail jobs whose worker died (also schedulable with celery beat)."""
-    from synthesis.services import reap_expired_generations
+    """Re-queue or fail jobs (syntheses, enrollments, verifications) whose worker died (also for celery beat)."""
+    from voicegate.jobs import reap_expired_jobs as reap
 
-    return reap_expired_generations()
+    return reap()
 
 
 def _reap_forever(interval_s: float) -> None:
     from django.db import close_old_connections
 
-    from synthesis.services import reap_expired_generations
+    from voicegate.jobs import reap_expired_jobs as reap
 
     while True:
         try:
             close_old_connections()
-            reaped = reap_expired_generations()
-            if reaped["requeued"] or reaped["failed"]:
+            reaped = reap()
+            if any(reaped.values()):
                 logger.warning("reaped jobs whose worker stopped: %s", reaped)
         except Exception:  # a database hiccup must not stop the reaper for good
             logger.exception("reaping expired jobs failed")

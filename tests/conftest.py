@@ -14,7 +14,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from voicegate.accounts.models import Role
+from voicegate.accounts.models import Role, member_name
 from voicegate.accounts.services import add_member, create_organisation, issue_api_token
 
 
@@ -49,6 +49,11 @@ class Member:
     token: str
     client: APIClient
     role: str
+
+    @property
+    def username(self) -> str:
+        """The name the member signs in with and the platform shows (unique within its organisation)."""
+        return member_name(self.user)
 
 
 @dataclass

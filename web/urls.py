@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from voicegate.accounts.lockout import LockoutAuthenticationForm
+from voicegate.accounts.forms import SignInForm
 
 from . import views
 from .pages import audit, moderation, studio, voices
@@ -11,7 +11,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True,
-                                                authentication_form=LockoutAuthenticationForm), name="login"),
+                                                authentication_form=SignInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("moderation/", moderation.desk, name="moderation"),
     path("moderation/verifications/<uuid:verification_id>/", moderation.verification_report, name="verification"),

@@ -192,6 +192,8 @@ if os.environ.get("CONSENT_SPEAKER_THRESHOLD"):
     CONSENT_SPEAKER_THRESHOLD = float(os.environ["CONSENT_SPEAKER_THRESHOLD"])
 
 # --- auth, i18n ---------------------------------------------------------------------
+# Usernames are unique per organisation: sign-in asks for the organisation (voicegate.accounts.models).
+AUTHENTICATION_BACKENDS = ["voicegate.accounts.backends.OrganisationMemberBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -27,7 +27,8 @@ def test_enroll_consent_generate_verify(new_page, tenant, settings, tmp_path: Pa
     # Sign in through the form, as a producer.
     page = new_page()
     page.goto("/voices/")
-    page.get_by_label("Username").fill(tenant.producer.user.username)
+    page.get_by_label("Organisation").fill(tenant.organisation.name)
+    page.get_by_label("Username").fill(tenant.producer.username)
     page.get_by_label("Password").fill("correct-horse-9")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Voices & consent", exact=True)).to_be_visible()

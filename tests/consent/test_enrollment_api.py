@@ -116,7 +116,7 @@ def test_protected_voice_is_refused_and_the_attempt_audited(tenant, reference_wa
     assert 'protected voice "Famous Anchor"' in refused.json()["error"]
     assert Voice.objects.count() == 0 and stored_files() == set()
     entry = AuditEntry.objects.get(action="voice.enrollment_refused")
-    assert entry.actor_name == tenant.producer.user.username and entry.details["similarity"] >= 0.72
+    assert entry.actor_name == tenant.producer.username and entry.details["similarity"] >= 0.72
     assert entry.details["reference_sha256"] == [hashlib.sha256(reference_wavs[0]).hexdigest()]
 
 

@@ -74,7 +74,7 @@ def test_admin_approve_action_is_audited(tenant, dashboard, records):
     assert response.status_code == 302
     consent.refresh_from_db()
     assert consent.status == "verified" and consent.approved_by == tenant.admin.user
-    assert AuditEntry.objects.get(action="consent.approved").actor_name == tenant.admin.user.username
+    assert AuditEntry.objects.get(action="consent.approved").actor_name == tenant.admin.username
 
 
 def test_admin_revoke_action_is_audited_and_signals(tenant, dashboard, records):
@@ -90,7 +90,7 @@ def test_admin_revoke_action_is_audited_and_signals(tenant, dashboard, records):
         signals.consent_revoked.disconnect(dispatch_uid="admin-revoke")
     assert received == [records["consent"].pk]
     entry = AuditEntry.objects.get(action="consent.revoked")
-    assert entry.actor_name == tenant.admin.user.username and "dashboard" in entry.details["reason"]
+    assert entry.actor_name == tenant.admin.username and "dashboard" in entry.details["reason"]
 
 
 def test_dashboard_pages_show_players_filters_and_audit(dashboard, records):
@@ -137,7 +137,7 @@ def test_command_contracts(tenant, tmp_path, reference_wavs, owner_statement_wav
     # The statement text was generated after the recording: content cannot be checked.
     assert granted["status"] == "content_unverified" and granted["speaker_similarity"] >= 0.72
     code, approved = run("consent_approve", "--consent", granted["consent_id"], "--admin",
-                         tenant.admin.user.username)
+                         tenant.admin.username)
     assert code == 0 and approved["status"] == "verified"
     code, revoked = run("consent_revoke", "--voice", added["voice_id"], "--reason", "owner asked")
     assert code == 0 and revoked["consent_id"] == granted["consent_id"] and revoked["status"] == "revoked"

@@ -9,7 +9,7 @@ import json
 def test_filters_by_actor_action_and_target(tenant):
     client = tenant.admin.client
     client.post("/api/v1/members/", {"username": "ann", "role": "moderator"}, format="json")
-    rows = client.get("/api/v1/audit/", {"action": "member.added", "actor": tenant.admin.user.username}).json()
+    rows = client.get("/api/v1/audit/", {"action": "member.added", "actor": tenant.admin.username}).json()
     usernames = {row["details"]["username"] for row in rows["results"]}
     assert "ann" in usernames and all(r["action"] == "member.added" for r in rows["results"])
     by_prefix = client.get("/api/v1/audit/", {"action": "api_token."}).json()["results"]

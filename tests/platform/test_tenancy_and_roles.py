@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from voicegate.accounts.models import ApiToken, Membership
+from voicegate.accounts.selectors import member_named
 from voicegate.audit.models import AuditEntry
 
 
@@ -54,10 +55,37 @@ def test_admin_adds_member_and_it_is_audited(tenant):
     response = tenant.admin.client.post("/api/v1/members/", {"username": "newbie", "role": "producer",
                                                              "password": "a-long-password-1"}, format="json")
     assert response.status_code == 201, response.content
-    assert Membership.objects.get(user__username="newbie").organisation == tenant.organisation
+    assert member_named(tenant.organisation, "newbie").role == "producer"
     assert AuditEntry.objects.filter(action="member.added", details__username="newbie").exists()
     bad = tenant.admin.client.post("/api/v1/members/", {"username": "x", "role": "overlord"}, format="json")
-    assert bad.status_code == 400 and Membership.objects.filter(user__username="x").count() == 0
+    assert bad.status_code == 400 and member_named(tenant.organisation, "x") is None
+
+
+def _add_producer(client, username: str):
+    return client.post("/api/v1/members/", {"username": username, "role": "producer", "password": "a-long-password-1"},
+                       format="json")
+
+
+def test_an_admin_cannot_tell_that_another_organisation_has_a_username(tenant, other_tenant):
+    """Usernames are unique per organisation: a name used elsewhere answers exactly as a free one."""
+    taken_elsewhere = "rival-studio-producer"  # a member of the other organisation (tests.conftest)
+    assert taken_elsewhere in [row["username"] for row in other_tenant.admin.client.get("/api/v1/members/").json()
+                               ["results"]]
+    elsewhere = _add_producer(tenant.admin.client, taken_elsewhere)
+    free = _add_producer(tenant.admin.client, "nobody-has-this-name")
+    assert elsewhere.status_code == free.status_code == 201, elsewhere.content
+    assert elsewhere.json()["username"] == taken_elsewhere and free.json()["username"] == "nobody-has-this-name"
+    ignored = ("id", "username", "created_at")
+    assert {k: v for k, v in elsewhere.json().items() if k not in ignored} == \
+        {k: v for k, v in free.json().items() if k not in ignored}
+    ours = [row for row in tenant.admin.client.get("/api/v1/members/").json()["results"]
+            if row["username"] == taken_elsewhere]
+    theirs = [row for row in other_tenant.admin.client.get("/api/v1/members/").json()["results"]
+              if row["username"] == taken_elsewhere]
+    assert len(ours) == len(theirs) == 1 and ours[0]["id"] != theirs[0]["id"] and theirs[0]["role"] == "producer"
+    # Only a second member of that name in the admin's own organisation is refused.
+    again = _add_producer(tenant.admin.client, taken_elsewhere)
+    assert again.status_code == 409 and "'Acme Media' already has, or had, a member named" in again.json()["error"]
 
 
 # Every tenant-scoped endpoint: (list URL, how to get one of the tenant's object detail URLs).

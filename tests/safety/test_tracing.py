@@ -114,8 +114,8 @@ def test_other_organisation_learns_only_platform_time_and_consent(tenant, other_
     assert seen["created_at"] and "voice_name" not in seen and "user" not in seen and "text_hash" not in seen
     text = json.dumps(response.json())
     for private in (tenant.organisation.name, generation.voice.name, generation.text_hash,
-                    tenant.producer.user.username):
+                    tenant.producer.username):
         assert private not in text
     own = upload(tenant.moderator.client, wav(marked[:6 * RATE])).json()["report"]["watermark"]["generation"]
     assert own["disclosure"] == "full" and own["voice_name"] == generation.voice.name
-    assert own["user"] == tenant.producer.user.username and own["text_hash"] == generation.text_hash
+    assert own["user"] == tenant.producer.username and own["text_hash"] == generation.text_hash

@@ -31,7 +31,7 @@ def test_synthesize_prints_the_contract_json_and_writes_a_marked_labelled_file(t
     out = tmp_path / "clip.wav"
     code, result, stderr = run("synthesize", "--voice", str(ready_voice.pk), "--text", "Hello from the command line.",
                                "--out", str(out), "--language", "en", "--speed", "1.1",
-                               "--user", tenant.producer.user.username)
+                               "--user", tenant.producer.username)
     assert code == 0
     assert {"generation_id", "path", "duration_s", "watermark_payload", "elapsed_s"} <= set(result)
     generation = Generation.objects.get(pk=result["generation_id"])
@@ -77,6 +77,6 @@ def test_enroll_voice_reports_a_cached_profile(tenant, ready_voice):
 def test_synthesize_refuses_unspeakable_text_and_stores_nothing(tenant, ready_voice, tmp_path):
     out = tmp_path / "clip.wav"
     code, result, _ = run("synthesize", "--voice", str(ready_voice.pk), "--text", "🎉🎉🎉", "--out", str(out),
-                          "--language", "en", "--user", tenant.producer.user.username)
+                          "--language", "en", "--user", tenant.producer.username)
     assert code != 0 and "nothing speakable" in result["error"]
     assert Generation.objects.count() == 0 and not out.exists()

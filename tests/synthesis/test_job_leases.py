@@ -5,10 +5,6 @@ import io
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -18,9 +14,9 @@ from synthesis import services
 from synthesis.models import Generation, GenerationStatus
 from tests.synthesis.test_pipeline_support import *  # noqa: F401,F403  (fixtures)
 from tests.synthesis.test_pipeline_support import grant, stored_outputs
+from tests.workers import forget_messages, start_worker, stop_worker, wait_for, worker_env
 from voicegate.audit.models import AuditEntry
 
-ROOT = Path(__file__).resolve().parents[2]
 KOREAN = "안녕하세요. 오늘은 날씨가 좋습니다. 우리는 공원에 갑니다. 저녁에는 집에 돌아옵니다. 내일 또 만나요. 감사합니다."
 
 
@@ -61,7 +57,8 @@ def test_the_reaper_requeues_expired_jobs_and_fails_them_past_the_attempt_limit(
     with django_capture_on_commit_callbacks(execute=True):  # the re-queued job runs (eager) once committed
         call_command("reap_jobs", "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"requeued": [str(requeue.pk)], "failed": [str(give_up.pk)],
-                                          "enrollments_requeued": [], "enrollments_failed": []}
+                                          "enrollments_requeued": [], "enrollments_failed": [],
+                                          "verifications_requeued": [], "verifications_failed": []}
     requeue.refresh_from_db(), give_up.refresh_from_db(), alive.refresh_from_db()
     assert requeue.status == GenerationStatus.SUCCEEDED and requeue.attempts == 2
     assert give_up.status == GenerationStatus.FAILED and "gave up after 2 attempts" in give_up.error
@@ -105,49 +102,6 @@ def test_a_late_worker_whose_job_was_taken_over_writes_no_output(tenant, ready_v
     assert done.status == GenerationStatus.SUCCEEDED and stored_outputs(tenant) == [done.audio.name]
 
 
-def _worker(env, slow: bool) -> subprocess.Popen:
-    module = ["-m", "tests.synthesis.slow_worker"] if slow else ["-m", "celery", "-A", "voicegate", "worker"]
-    return subprocess.Popen([sys.executable, *module, "-Q", "synthesis", "-c", "1", "--pool", "solo",
-                             "-n", f"lease-{'slow' if slow else 'fresh'}-{os.getpid()}@%h", "--without-gossip",
-                             "--without-mingle", "-l", "WARNING"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-
-
-def _stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-
-
-def _forget_synthesis_messages(broker: str) -> None:
-    """Drop queued and unacknowledged synthesis messages (kombu's Redis transport keeps the latter in 'unacked')."""
-    import json
-
-    import redis
-
-    client = redis.Redis.from_url(broker)
-    client.delete("synthesis")
-    for tag, raw in client.hgetall("unacked").items():
-        message, _, queue = json.loads(raw)
-        if queue == "synthesis":
-            client.hdel("unacked", tag)
-            client.zrem("unacked_index", tag)
-
-
-def _wait_for(condition, timeout_s: float, what: str):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
 @pytest.mark.broker
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
@@ -162,38 +116,29 @@ def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voi
 
     # Messages an earlier run's killed worker left unacknowledged on the broker would be redelivered to
     # this test's workers first: start from an empty synthesis queue.
-    _forget_synthesis_messages(broker)
+    forget_messages(broker, "synthesis")
     grant(voice, languages=("ko",))  # Korean is spoken by espeak-ng: no enrollment needed
-    # The worker processes cannot see this test's private S3 key prefix, so test and workers share one
-    # local folder (the object store itself is exercised by the rest of the suite).
-    media = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(media)}}}
-    settings.MEDIA_ROOT = str(media)
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="voicegate.settings", SYNTHESIS_LEASE_S="3", STORAGE_BACKEND="local",
-               SYNTHESIS_REAPER_INTERVAL_S="1", DATABASE_URL=f"{os.environ['DATABASE_URL'].rsplit('/', 1)[0]}/"
-                                                            f"{connection.settings_dict['NAME']}",
-               STORAGE_LOCAL_ROOT=settings.MEDIA_ROOT, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'platform'}")
+    env = worker_env(settings, connection, tmp_path / "media", SYNTHESIS_LEASE_S="3", SYNTHESIS_REAPER_INTERVAL_S="1")
     settings.CELERY_BROKER_URL = broker
     app.conf.broker_url, app.conf.task_always_eager = broker, False
-    slow = _worker(env, slow=True)
+    slow = start_worker(env, "synthesis", slow=True)
     fresh = None
     try:
         generation = services.request_synthesis(user=tenant.producer.user, voice=voice, text=KOREAN, language="ko")
-        _wait_for(lambda: Generation.objects.filter(pk=generation.pk, status="running", progress__gt=0).exists(),
-                  90, "the slow worker to be mid-job")
-        _stop(slow, signal.SIGKILL)  # the whole worker, as the issue's tester did
+        wait_for(lambda: Generation.objects.filter(pk=generation.pk, status="running", progress__gt=0).exists(),
+                 90, "the slow worker to be mid-job")
+        stop_worker(slow, signal.SIGKILL)  # the whole worker, as the issue's tester did
         assert Generation.objects.get(pk=generation.pk).status == GenerationStatus.RUNNING
-        fresh = _worker(env, slow=False)
-        done = _wait_for(lambda: Generation.objects.filter(pk=generation.pk, status="succeeded").first(), 90,
-                         "the new worker to finish the job")
+        fresh = start_worker(env, "synthesis", slow=False)
+        done = wait_for(lambda: Generation.objects.filter(pk=generation.pk, status="succeeded").first(), 90,
+                        "the new worker to finish the job")
         assert done.attempts == 2 and done.duration_s > 3
         assert stored_outputs(tenant) == [done.audio.name]
         assert AuditEntry.objects.filter(action="synthesis.completed", target_id=str(done.pk)).count() == 1
         assert AuditEntry.objects.filter(action="synthesis.requeued", target_id=str(done.pk)).count() == 1
     finally:
-        _stop(slow, signal.SIGKILL)
+        stop_worker(slow, signal.SIGKILL)
         if fresh is not None:
-            _stop(fresh)
+            stop_worker(fresh)
         app.conf.task_always_eager = True
-        _forget_synthesis_messages(broker)
+        forget_messages(broker, "synthesis")

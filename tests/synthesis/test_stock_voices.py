@@ -163,4 +163,4 @@ def test_the_command_synthesizes_with_a_stock_voice(tenant, tmp_path):
     with pytest.raises(SystemExit):
         call_command("synthesize", "--stock-voice", STOCK, "--text", "Hello.", "--out", str(path), "--json",
                      stdout=failed, stderr=io.StringIO())
-    assert "needs --org ORG or --user NAME" in json.loads(failed.getvalue())["error"]
+    assert "needs --org ORG" in json.loads(failed.getvalue())["error"]

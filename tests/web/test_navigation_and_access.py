@@ -23,14 +23,16 @@ def test_anonymous_visitor_is_sent_to_sign_in(browser_client):
 
 
 def test_wrong_password_says_what_to_do(browser_client, tenant):
-    response = browser_client.post(reverse("web:login"), {"username": tenant.producer.user.username,
+    response = browser_client.post(reverse("web:login"), {"organisation": tenant.organisation.name,
+                                                          "username": tenant.producer.username,
                                                           "password": "wrong-password"})
     assert response.status_code == 200
     assert "do not match. Check them and try again" in response.content.decode()
 
 
 def test_sign_in_lands_on_the_first_page_of_the_role(browser_client, tenant):
-    response = browser_client.post(reverse("web:login"), {"username": tenant.moderator.user.username,
+    response = browser_client.post(reverse("web:login"), {"organisation": tenant.organisation.slug,
+                                                          "username": tenant.moderator.username,
                                                           "password": "correct-horse-9"}, follow=True)
     assert response.status_code == 200
     first = response.redirect_chain[-1][0]
@@ -97,7 +99,7 @@ def test_audit_log_filters_by_action_prefix_and_actor(tenant):
     client = signed_in(tenant.moderator.user)
     text = client.get(reverse("web:audit"), {"action": "consent."}).content.decode()
     assert "<code>consent.granted</code>" in text and "<code>synthesis.requested</code>" not in text
-    text = client.get(reverse("web:audit"), {"actor": tenant.producer.user.username}).content.decode()
+    text = client.get(reverse("web:audit"), {"actor": tenant.producer.username}).content.decode()
     assert "<code>synthesis.requested</code>" in text and "<code>consent.granted</code>" not in text
 
 

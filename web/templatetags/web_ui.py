@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django import template
 
+from voicegate.accounts.models import member_name as accounts_member_name
+
 register = template.Library()
 
 
@@ -14,6 +16,12 @@ def sentence(message) -> str:
         return ""
     text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?。！？)" else text + "."
+
+
+@register.filter
+def member_name(user) -> str:
+    """A user as people know it: its username within its organisation ("" for none)."""
+    return accounts_member_name(user) if user else ""
 
 
 @register.filter

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth import get_user_model
-
 from consent import services
 from consent.models import ConsentRecord
+from voicegate.accounts.selectors import member_named
 from voicegate.commands import JsonCommand
 from voicegate.errors import NotFound
 
@@ -15,7 +14,8 @@ class Command(JsonCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--consent", required=True)
-        parser.add_argument("--admin", required=True, help="username of the approving admin (audited)")
+        parser.add_argument("--admin", required=True,
+                            help="username of the approving admin in the consent's organisation (audited)")
 
     def run(self, **options):
         try:
@@ -24,8 +24,8 @@ class Command(JsonCommand):
             record = None
         if record is None:
             raise NotFound(f"no consent with id {options['consent']!r}")
-        admin = get_user_model().objects.filter(username=options["admin"]).first()
-        if admin is None:
-            raise NotFound(f"no user {options['admin']!r}")
-        record = services.approve_consent(record, actor=admin)
+        membership = member_named(record.organisation, options["admin"])
+        if membership is None:
+            raise NotFound(f"no member {options['admin']!r} in the consent's organisation {record.organisation.name!r}")
+        record = services.approve_consent(record, actor=membership.user)
         return {"consent_id": str(record.pk), "status": record.status}

@@ -7,9 +7,10 @@ from django.contrib.auth.admin import UserAdmin
 
 from voicegate.audit.admin import AuditTrailMixin
 from voicegate.audit.services import record_audit
+from voicegate.errors import DomainError
 
 from . import services
-from .models import ApiToken, Membership, Organisation, Role
+from .models import MEMBER_NAME_MAX_LENGTH, ApiToken, Membership, Organisation, Role, member_name
 
 
 def _last_admin_message(organisation) -> str:
@@ -31,10 +32,16 @@ class MembershipFormSet(forms.BaseInlineFormSet):
 
 
 class MembershipInline(admin.TabularInline):
+    """An organisation's members: roles change here; members are added on the membership page."""
+
     model = Membership
     formset = MembershipFormSet
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role"]
+    readonly_fields = ["user"]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a member's account is made with its organisation (MemberCreationForm)
 
 
 class MembershipForm(forms.ModelForm):
@@ -48,6 +55,31 @@ class MembershipForm(forms.ModelForm):
         if previous.pk is not None and previous.role == Role.ADMIN and cleaned.get("role") != Role.ADMIN:
             if not services.remaining_admins(previous.organisation, without={previous.pk}):
                 raise forms.ValidationError(_last_admin_message(previous.organisation))
+        return cleaned
+
+
+class MemberCreationForm(forms.ModelForm):
+    """Adds a member through accounts.services.add_member: usernames are unique per organisation only."""
+
+    username = forms.CharField(max_length=MEMBER_NAME_MAX_LENGTH,
+                               help_text="Unique within the organisation; the member signs in with the organisation, "
+                                         "this username and the password.")
+    email = forms.EmailField(required=False)
+    password = forms.CharField(widget=forms.PasswordInput, required=False, min_length=10,
+                               help_text="Optional; without it the member signs in with API tokens only.")
+
+    class Meta:
+        model = Membership
+        fields = ["organisation", "role"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("organisation") is not None and cleaned.get("username"):
+            try:
+                cleaned["username"] = services.clean_member_name(cleaned["username"])
+                services.assert_member_name_free(cleaned["organisation"], cleaned["username"])
+            except DomainError as exc:
+                self.add_error("username", exc.message)
         return cleaned
 
 
@@ -86,9 +118,23 @@ class OrganisationAdmin(AuditTrailMixin, admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     form = MembershipForm
-    list_display = ("user", "organisation", "role", "created_at")
+    list_display = ("username", "organisation", "role", "created_at")
     list_filter = ("role", "organisation")
     search_fields = ("user__username",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = MemberCreationForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organisation", "username", "role", "email", "password"]
+        return ["user", "organisation", "role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A member's account belongs to its organisation (its username carries the organisation's id).
+        return ["user", "organisation"] if obj is not None else []
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.role == Role.ADMIN and not services.remaining_admins(obj.organisation,
@@ -97,7 +143,13 @@ class MembershipAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        if change and "role" in form.changed_data and set(form.changed_data) == {"role"}:
+        if not change:  # checked and audited like the API's POST /members/
+            created = services.add_member(obj.organisation, form.cleaned_data["username"], obj.role, actor=request.user,
+                                          password=form.cleaned_data.get("password") or None,
+                                          email=form.cleaned_data.get("email", ""))
+            obj.pk, obj.user, obj.created_at = created.pk, created.user, created.created_at
+            return
+        if "role" in form.changed_data and set(form.changed_data) == {"role"}:
             services.change_role(obj, obj.role, actor=request.user)  # checked and audited like the API
             return
         super().save_model(request, obj, form, change)
@@ -120,7 +172,27 @@ if admin.site.is_registered(User):
 
 @admin.register(User)
 class MemberAwareUserAdmin(UserAdmin):
-    """Django's user admin, except that an organisation's last admin cannot be deleted."""
+    """Django's user admin, showing each account's organisation and member name (the stored username of a
+    member carries its organisation's id); an organisation's last admin cannot be deleted."""
+
+    list_display = ("username", "member_name", "organisation", "email", "is_staff", "is_active")
+    search_fields = (*UserAdmin.search_fields, "membership__organisation__name")
+    list_select_related = ("membership__organisation",)
+
+    @admin.display(description="member name")
+    def member_name(self, obj) -> str:
+        return member_name(obj)
+
+    @admin.display(description="organisation", ordering="membership__organisation__name")
+    def organisation(self, obj):
+        membership = getattr(obj, "membership", None)
+        return membership.organisation if membership is not None else "– (platform account)"
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and getattr(obj, "membership", None) is not None:
+            return (*fields, "username")  # renaming would take the account out of its organisation's names
+        return fields
 
     def has_delete_permission(self, request, obj=None):
         membership = getattr(obj, "membership", None) if obj is not None else None

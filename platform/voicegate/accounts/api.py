@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,9 +9,20 @@ from rest_framework.views import APIView
 from voicegate.api import OrganisationScoped
 
 from . import services
-from .models import ApiToken, Membership, Role
+from .models import MEMBER_NAME_MAX_LENGTH, ApiToken, Membership, Role, member_name
 from .permissions import IsOrgAdmin, IsOrganisationMember
 from .selectors import members, membership_of, tokens_of
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MemberNameField(serializers.Field):
+    """A user, read as the name people see: its username within its organisation."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, user) -> str:
+        return member_name(user)
 
 
 class MeSerializer(serializers.Serializer):
@@ -27,7 +39,7 @@ class MeView(APIView):
     def get(self, request):
         membership = membership_of(request.user)
         return Response(MeSerializer({
-            "username": request.user.get_username(),
+            "username": member_name(request.user),
             "organisation_id": membership.organisation_id,
             "organisation": membership.organisation.name,
             "role": membership.role,
@@ -74,7 +86,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
 
 class MemberSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username")
+    username = serializers.CharField(max_length=MEMBER_NAME_MAX_LENGTH,
+                                     help_text="Unique within your organisation (only there: members sign in with "
+                                               "their organisation, username and password).")
     email = serializers.EmailField(source="user.email", required=False, allow_blank=True)
     password = serializers.CharField(write_only=True, required=False, min_length=10,
                                      help_text="Optional; without it the member signs in with API tokens only.")
@@ -101,7 +115,7 @@ class MemberViewSet(OrganisationScoped, mixins.ListModelMixin, mixins.RetrieveMo
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.add_member(
-            self.organisation, data["user"]["username"], data["role"], actor=self.request.user,
+            self.organisation, data["username"], data["role"], actor=self.request.user,
             password=data.get("password"), email=data.get("user", {}).get("email", ""))
 
     def perform_update(self, serializer):

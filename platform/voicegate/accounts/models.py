@@ -1,6 +1,16 @@
-"""Tenancy: organisations, their members' roles, and hashed per-user API tokens."""
+"""Tenancy: organisations, their members' roles, and hashed per-user API tokens.
+
+Usernames are unique per organisation, not across the platform: "ann" may be a member of any
+number of organisations, and nothing one organisation can do tells it that a name is used in
+another. Django's ``User.username`` must be unique platform-wide, so a member's account stores
+its name with its organisation's id (``member_username``: ``ann@<32 hex digits>``); people see and
+type only the name (``member_name``), and sign in with their organisation, username and password
+(voicegate.accounts.backends). Accounts outside any organisation (platform operators made with
+``createsuperuser``) keep a plain username and sign in with no organisation.
+"""
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -22,6 +32,21 @@ class Organisation(models.Model):
         return self.name
 
 
+_MEMBER_SUFFIX = re.compile(r"@[0-9a-f]{32}\Z")
+# Django's usernames are at most 150 characters; a member's carries "@" and the organisation's 32 hex digits.
+MEMBER_NAME_MAX_LENGTH = 150 - 33
+
+
+def member_username(organisation_id, name: str) -> str:
+    """The Django username of the member called ``name`` in the organisation ``organisation_id``."""
+    return f"{name}@{uuid.UUID(str(organisation_id)).hex}"
+
+
+def member_name(user) -> str:
+    """The name people see and type for ``user``: its username without the organisation part."""
+    return _MEMBER_SUFFIX.sub("", user.get_username())
+
+
 class Role(models.TextChoices):
     PRODUCER = "producer", "Producer"
     MODERATOR = "moderator", "Moderator"
@@ -40,7 +65,12 @@ class Membership(models.Model):
         ordering = ["organisation__name", "user__username"]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.role} of {self.organisation})"
+        return f"{self.username} ({self.role} of {self.organisation})"
+
+    @property
+    def username(self) -> str:
+        """The member's name in its organisation (unique there, and only there)."""
+        return member_name(self.user)
 
 
 class ApiToken(models.Model):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -14,7 +16,7 @@ from django.utils.text import slugify
 from voicegate.audit.services import record_audit
 from voicegate.errors import Conflict, DomainError, NotFound
 
-from .models import ApiToken, Membership, Organisation, Role
+from .models import MEMBER_NAME_MAX_LENGTH, ApiToken, Membership, Organisation, Role, member_name, member_username
 
 TOKEN_PREFIX = "vg_"
 
@@ -41,55 +43,83 @@ class NewOrganisation:
 def create_organisation(name: str, admin_username: str, *, admin_password: str | None = None,
                         admin_email: str = "") -> NewOrganisation:
     name = (name or "").strip()
-    admin_username = (admin_username or "").strip()
     if not name:
         raise DomainError("the organisation needs a name")
-    if not admin_username:
+    if not (admin_username or "").strip():
         raise DomainError("the organisation needs an admin username")
     if len(name) > 200:
         raise DomainError("the organisation name is longer than 200 characters")
+    admin_username = clean_member_name(admin_username)
     slug = slugify(name, allow_unicode=False) or f"org-{secrets.token_hex(4)}"
-    User = get_user_model()
     with transaction.atomic():
         if Organisation.objects.filter(name=name).exists():
             raise Conflict(f"an organisation named {name!r} already exists")
-        if User.objects.filter(username=admin_username).exists():
-            raise Conflict(f"a user named {admin_username!r} already exists")
         if Organisation.objects.filter(slug=slug).exists():
             slug = f"{slug}-{secrets.token_hex(3)}"
         try:
             org = Organisation.objects.create(name=name, slug=slug)
         except IntegrityError as exc:  # a concurrent create with the same name
             raise Conflict(f"an organisation named {name!r} already exists") from exc
-        admin, password = _create_user(admin_username, admin_email, admin_password)
+        admin = _create_member_account(org, admin_username, admin_email, admin_password)
         Membership.objects.create(user=admin, organisation=org, role=Role.ADMIN)
         record_audit("organisation.created", actor=None, organisation=org, target=org,
                      details={"name": name, "admin": admin_username})
         issued = issue_api_token(admin, name="initial")
-    return NewOrganisation(org, admin, issued, password)
+    return NewOrganisation(org, admin, issued, admin_password)
 
 
-def _create_user(username: str, email: str, password: str | None):
+def clean_member_name(username: str) -> str:
+    """A member's username as stored (stripped, NFKC-normalised like Django's), or DomainError saying what is wrong."""
+    username = get_user_model().normalize_username((username or "").strip())
+    if not username:
+        raise DomainError("the member needs a username")
+    if len(username) > MEMBER_NAME_MAX_LENGTH:
+        raise DomainError(f"a username is at most {MEMBER_NAME_MAX_LENGTH} characters (this one has {len(username)})")
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise DomainError(f"{username!r} is not a valid username: use letters, digits and @ . + - _ only") from None
+    return username
+
+
+def _create_member_account(organisation: Organisation, username: str, email: str, password: str | None):
+    """The Django user behind member ``username`` of ``organisation`` (names are unique per organisation only)."""
     User = get_user_model()
-    user = User(username=username, email=email)
+    user = User(username=member_username(organisation.pk, username), email=email)
     if password:
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.full_clean(exclude=["password"])
-    user.save()
-    return user, password
+    user.full_clean(exclude=["password", "username"])  # the username is checked (and unique) per organisation
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # added at the same moment by someone else
+        raise _name_taken(organisation, username) from None
+    return user
+
+
+def assert_member_name_free(organisation: Organisation, username: str) -> None:
+    """Conflict when a member of ``organisation`` has the name, or had it (removed members keep their account
+    and its audit trail). Only this organisation's names count: another's may be the same."""
+    if get_user_model().objects.filter(username=member_username(organisation.pk, username)).exists():
+        raise _name_taken(organisation, username)
+
+
+def _name_taken(organisation: Organisation, username: str) -> Conflict:
+    return Conflict(f"{organisation.name!r} already has, or had, a member named {username!r}: choose another username")
 
 
 def add_member(organisation: Organisation, username: str, role: str, *, actor=None,
                password: str | None = None, email: str = "") -> Membership:
+    """Add a member to ``organisation``. Only its own members' names can clash: another organisation's
+    member of the same name is a different account, so the answer never says that name exists elsewhere."""
     if role not in Role.values:
         raise DomainError(f"role {role!r} is not one of: {', '.join(Role.values)}")
-    User = get_user_model()
+    username = clean_member_name(username)
     with transaction.atomic():
-        if User.objects.filter(username=username).exists():
-            raise Conflict(f"a user named {username!r} already exists")
-        user, _ = _create_user(username, email, password)
+        assert_member_name_free(organisation, username)
+        user = _create_member_account(organisation, username, email, password)
         membership = Membership.objects.create(user=user, organisation=organisation, role=role)
         record_audit("member.added", actor=actor, organisation=organisation, target=user,
                      details={"username": username, "role": role})
@@ -112,7 +142,7 @@ def assert_keeps_an_admin(membership: Membership, action: str) -> None:
         return
     if not Membership.objects.filter(organisation_id=membership.organisation_id, role=Role.ADMIN) \
             .exclude(pk=membership.pk).exists():
-        raise LastAdmin(f"{membership.user.get_username()!r} is the only admin of {membership.organisation.name!r} "
+        raise LastAdmin(f"{membership.username!r} is the only admin of {membership.organisation.name!r} "
                         f"and cannot be {action}: make another member an admin first")
 
 
@@ -155,7 +185,7 @@ def issue_api_token(user, *, name: str = "default", actor=None) -> IssuedToken:
                                         prefix=raw[:12], key_hash=hash_token(raw))
         organisation = getattr(getattr(user, "membership", None), "organisation", None)
         record_audit("api_token.issued", actor=actor or user, organisation=organisation, target=token,
-                     details={"name": token.name, "prefix": token.prefix, "user": user.get_username()})
+                     details={"name": token.name, "prefix": token.prefix, "user": member_name(user)})
     return IssuedToken(token, raw)
 
 

@@ -29,7 +29,9 @@ def describe_target(target: Any) -> tuple[str, str]:
 def _actor_fields(actor: Any) -> tuple[Any, str]:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return None, ""
-    return actor.pk, actor.get_username()
+    from voicegate.accounts.models import member_name
+
+    return actor.pk, member_name(actor)  # the name people see (usernames are unique per organisation)
 
 
 def record_audit(action: str, *, actor: Any = None, organisation: Any = None, target: Any = None,

@@ -6,10 +6,10 @@ import os
 import secrets
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from voicegate.accounts.models import Organisation, Role
+from voicegate.accounts.selectors import member_named
 from voicegate.accounts.services import add_member, create_organisation
 from voicegate.commands import JsonCommand
 
@@ -39,12 +39,11 @@ class Command(JsonCommand):
                 credentials_file.chmod(0o600)
         stored = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
         voice = self.ensure_demo_voice(org)
-        User = get_user_model()
         return {
             "org_id": str(org.pk),
             "organisation": org.name,
             "users": {name: {"role": role, "password": stored.get("passwords", {}).get(name, "(unknown)")}
-                      for name, role in DEMO_USERS.items() if User.objects.filter(username=name).exists()},
+                      for name, role in DEMO_USERS.items() if member_named(org, name) is not None},
             "admin_api_token": stored.get("api_token", "(unknown)"),
             "demo_voice": voice,
             "url": "http://127.0.0.1:8000/",
@@ -73,8 +72,8 @@ class Command(JsonCommand):
         from consent.models import Voice
         from synthesis.services import start_enrollment
 
-        voice = Voice.objects.get(pk=voice_id)
-        admin = get_user_model().objects.get(username="demo-admin")
+        voice = Voice.objects.select_related("organisation").get(pk=voice_id)
+        admin = member_named(voice.organisation, "demo-admin").user
         budget = float(os.environ.get("DEMO_ENROLLMENT_BUDGET_S", "60"))
 
         def report(fraction: float, message: str) -> None:
@@ -85,7 +84,7 @@ class Command(JsonCommand):
 
     def describe(self, result):
         lines = [f"Demo organisation: {result['organisation']} ({result['org_id']})", "Sign in at "
-                 f"{result['url']} with:"]
+                 f"{result['url']} with the organisation {result['organisation']!r} and:"]
         for name, info in result["users"].items():
             lines.append(f"  {name:15} {info['password']:14} ({info['role']})")
         lines.append(f"Admin API token: {result['admin_api_token']}")

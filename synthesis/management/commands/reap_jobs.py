@@ -1,19 +1,18 @@
-from __future__ import annotations
-
 from voicegate.commands import JsonCommand
-
-from synthesis import services
+from voicegate.jobs import reap_expired_jobs
 
 
 class Command(JsonCommand):
-    help = ("Re-queue (or fail, past SYNTHESIS_MAX_ATTEMPTS) synthesis jobs and enrollments whose worker stopped "
-            "renewing their lease; every Celery worker also does this at start and every "
+    help = ("Re-queue (or fail, past SYNTHESIS_MAX_ATTEMPTS) synthesis jobs, enrollments and verifications whose "
+            "worker stopped renewing their lease; every Celery worker also does this at start and every "
             "SYNTHESIS_REAPER_INTERVAL_S.")
 
     def run(self, **options):
-        return services.reap_expired_generations()
+        return reap_expired_jobs()
 
     def describe(self, result):
         return (f"synthesis jobs: re-queued {len(result['requeued'])}, failed {len(result['failed'])}; "
                 f"enrollments: re-queued {len(result['enrollments_requeued'])}, "
-                f"failed {len(result['enrollments_failed'])}")
+                f"failed {len(result['enrollments_failed'])}; "
+                f"verifications: re-queued {len(result['verifications_requeued'])}, "
+                f"failed {len(result['verifications_failed'])}")

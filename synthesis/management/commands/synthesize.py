@@ -7,6 +7,7 @@ from pathlib import Path
 from consent.models import Voice
 from consent.gate import assert_can_synthesize
 from voicegate.accounts.models import Membership, Organisation, Role
+from voicegate.accounts.selectors import member_named, organisation_named
 from voicegate.commands import JsonCommand
 from voicegate.errors import DomainError, NotFound
 
@@ -27,7 +28,7 @@ class Command(JsonCommand):
         which.add_argument("--voice", help="id of an enrolled voice")
         which.add_argument("--stock-voice", metavar="NAME",
                            help="name of a stock voice (e.g. jf_alpha; GET /api/v1/stock-voices/ lists them); "
-                                "needs --org or --user")
+                                "needs --org")
         parser.add_argument("--org", help="with --stock-voice: the organisation (name, slug or id) it is made for")
         parser.add_argument("--text", required=True, help="the text (up to 10,000 characters)")
         parser.add_argument("--out", required=True, metavar="FILE", help="where to write the audio")
@@ -104,37 +105,26 @@ def _voice(value: str) -> Voice:
 
 
 def _user(organisation: Organisation, username: str | None):
-    memberships = Membership.objects.filter(organisation=organisation).select_related("user")
     if username:
-        membership = memberships.filter(user__username=username).first()
+        membership = member_named(organisation, username)
         if membership is None:
             raise NotFound(f"no member {username!r} in the organisation {organisation.name!r}")
         return membership.user
-    membership = memberships.filter(role=Role.ADMIN).order_by("created_at").first()
+    membership = (Membership.objects.filter(organisation=organisation, role=Role.ADMIN)
+                  .select_related("user").order_by("created_at").first())
     if membership is None:
         raise NotFound(f"the organisation {organisation.name!r} has no admin; pass --user")
     return membership.user
 
 
 def _stock_voice_user(org: str | None, username: str | None):
-    """Who a stock-voice generation is made for: --user (a member), else --org's first admin."""
-    if org:
-        return _user(_organisation(org), username)
-    if not username:
-        raise DomainError("--stock-voice needs --org ORG or --user NAME: the organisation the output is made for")
-    membership = Membership.objects.filter(user__username=username).select_related("user").first()
-    if membership is None:
-        raise NotFound(f"no member {username!r} in any organisation")
-    return membership.user
+    """Who a stock-voice generation is made for: --user (a member of --org), else --org's first admin.
 
-
-def _organisation(ref: str) -> Organisation:
-    found = Organisation.objects.filter(name=ref).first() or Organisation.objects.filter(slug=ref).first()
-    if found is None:
-        try:
-            found = Organisation.objects.filter(pk=uuid.UUID(ref)).first()
-        except ValueError:  # not an id either
-            found = None
-    if found is None:
-        raise NotFound(f"no organisation named {ref!r}")
-    return found
+    Usernames are unique per organisation only, so the organisation is always named.
+    """
+    if not org:
+        raise DomainError("--stock-voice needs --org ORG: the organisation the output is made for")
+    organisation = organisation_named(org)
+    if organisation is None:
+        raise NotFound(f"no organisation named {org!r}")
+    return _user(organisation, username)

@@ -1,8 +1,9 @@
-"""A real Celery worker whose synthesis jobs pause two seconds per sentence, so a test can kill it mid-job.
+"""A real Celery worker whose jobs are slowed down, so a test can kill it mid-job.
 
-    python -m tests.synthesis.slow_worker <celery worker arguments>
+    python -m tests.slow_worker <celery worker arguments>
 
-Only the pace changes (a sleep before each sentence's progress is stored); the job is the real one.
+Synthesis jobs pause two seconds per sentence; verification jobs pause 30 s before examining the
+clip. Only the pace changes; the jobs are the real ones.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import django
 
 def main() -> None:
     django.setup()
+    from safety import services as safety_services
     from synthesis import services
 
     real_report = services._report_progress
@@ -26,6 +28,13 @@ def main() -> None:
         time.sleep(1.0)
 
     services._report_progress = slow_report
+    real_examine = safety_services.examine_clip
+
+    def slow_examine(*args, **kwargs):
+        time.sleep(30.0)
+        return real_examine(*args, **kwargs)
+
+    safety_services.examine_clip = slow_examine
     from celery.bin.celery import main as celery_main
 
     sys.argv = ["celery", "-A", "voicegate", "worker", *sys.argv[1:]]
