@@ -26,6 +26,7 @@ urlpatterns = [
     path("voices/", voices.voice_list, name="voices"),
     path("voices/check/", voices.check_recording, name="check-recording"),
     path("voices/<uuid:voice_id>/", voices.voice_detail, name="voice"),
+    path("voices/<uuid:voice_id>/enrollment/", voices.enrollment_status, name="voice-enrollment"),
     path("voices/<uuid:voice_id>/statement/<uuid:challenge_id>/", voices.statement, name="statement"),
     path("voices/<uuid:voice_id>/consents/<uuid:consent_id>/revoke/", voices.revoke, name="consent-revoke"),
     path("voices/<uuid:voice_id>/consents/<uuid:consent_id>/approve/", voices.approve, name="consent-approve"),

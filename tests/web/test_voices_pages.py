@@ -121,3 +121,36 @@ def test_producer_cannot_approve_a_consent(tenant):
     fake = "00000000-0000-0000-0000-000000000000"
     response = client.post(reverse("web:consent-approve", args=[voice.pk, fake]))
     assert response.status_code == 403 and "needs the admin role" in response.content.decode()
+
+
+def test_voice_page_shows_enrollment_progress_then_each_judges_figures_beside_the_stock_voice(tenant, other_tenant):
+    from synthesis.models import EnrollmentStatus, VoiceProfileArtifact
+
+    client = signed_in(tenant.producer.user)
+    add_voice(client)
+    voice = Voice.objects.get(organisation=tenant.organisation, name="Narrator")
+    page = client.get(reverse("web:voice", args=[voice.pk])).content.decode()
+    assert "Not enrolled yet" in page
+
+    artifact = VoiceProfileArtifact.objects.create(voice=voice, status=EnrollmentStatus.RUNNING, progress=0.42)
+    status_url = reverse("web:voice-enrollment", args=[voice.pk])
+    page = client.get(reverse("web:voice", args=[voice.pk])).content.decode()
+    assert f'hx-get="{status_url}"' in page and 'value="0.420"' in page and "42%" in page  # polls while it runs
+
+    artifact.status, artifact.progress, artifact.elapsed_s = EnrollmentStatus.READY, 1.0, 61.0
+    artifact.report = {"best_stock_voice": "af_heart", "judges": {
+        "stock": {"resemblyzer": 0.71, "whisper": 0.55, "f0_gap_st": 2.4, "spectral_distance": 31.0},
+        "enrolled": {"resemblyzer": 0.83, "whisper": 0.64, "f0_gap_st": 0.3, "spectral_distance": 18.5},
+        "owner": {"resemblyzer": 0.86, "whisper": 0.70}}}
+    artifact.save()
+    fragment = client.get(status_url).content.decode()
+    assert "hx-get" not in fragment  # done: no more polling
+    assert "af_heart" in fragment and "enrolled in 61 s" in fragment
+    for measure, cells in {"resemblyzer": ("0.71", "0.83", "0.86"), "whisper": ("0.55", "0.64", "0.70"),
+                           "f0_gap_st": ("2.40", "0.30"), "spectral_distance": ("31.00", "18.50")}.items():
+        row = fragment.split(f'data-measure="{measure}"')[1].split("</tr>")[0]
+        positions = [row.index(cell) for cell in cells]
+        assert positions == sorted(positions), (measure, row)  # stock, this voice, owner's second recording
+    assert fragment.count("<meter") == 6  # the two similarities drawn as bars, three each
+
+    assert signed_in(other_tenant.producer.user).get(status_url).status_code == 404

@@ -23,6 +23,7 @@ from consent.models import ConsentRecord, ConsentStatus, StatementChallenge, Use
 from consent.statements import STATEMENT_LANGUAGES
 from voicegate.accounts.models import Role
 from voicegate.audio import decode_audio
+from synthesis.selectors import enrollment_of
 from voicegate.errors import DomainError
 from web.access import requires_role
 from web.pages.common import MultipleFileField, call_service, storage_file
@@ -189,19 +190,44 @@ def _render_voice(request: HttpRequest, voice: Voice, statement_form: StatementF
     consents = list(voice.consents.select_related("owner", "revoked_by", "approved_by").order_by("-created_at"))
     usability = next((row for row in consent_selectors.usable_voices(voice.organisation, request.user)
                       if row.voice.pk == voice.pk), None)
-    enrollment = None
-    try:
-        from synthesis.selectors import enrollment_of
-
-        enrollment = enrollment_of(voice)
-    except ImportError:
-        pass
     return render(request, "web/voices/detail.html", {
+        **_enrollment_context(voice),
         "voice": voice, "references": list(voice.references.all()), "consents": consents,
-        "statement_form": statement_form, "usability": usability, "enrollment": enrollment,
+        "statement_form": statement_form, "usability": usability,
         "revoke_form": revoke_form or RevokeForm(), "revoke_for": revoke_for,
         "is_admin": request.membership.role == Role.ADMIN, "now": timezone.now(),
     }, status=status)
+
+
+# The enrollment's figures, in the order a person reads them: the two speaker encoders (of
+# different families), then pitch and spectral envelope. Keys are the enrollment's judges
+# (synthesis.judges); "owner" is the owner's own second-recording score where one exists.
+ENROLLMENT_FIGURES = (
+    ("resemblyzer", gettext_lazy("Speaker similarity (Resemblyzer, steers the search)"), True, True),
+    ("whisper", gettext_lazy("Speaker similarity (Whisper encoder, independent judge)"), True, True),
+    ("f0_gap_st", gettext_lazy("Pitch distance (semitones)"), False, False),
+    ("spectral_distance", gettext_lazy("Spectral envelope distance"), False, False),
+)
+
+
+def _enrollment_context(voice: Voice) -> dict:
+    enrollment = enrollment_of(voice)
+    judges = (enrollment.report or {}).get("judges", {}) if enrollment is not None else {}
+    figures = []
+    for key, label, higher_is_better, bar in ENROLLMENT_FIGURES:
+        row = {"key": key, "label": label, "higher_is_better": higher_is_better, "bar": bar,
+               "stock": judges.get("stock", {}).get(key), "enrolled": judges.get("enrolled", {}).get(key),
+               "owner": judges.get("owner", {}).get(key)}
+        if row["stock"] is not None or row["enrolled"] is not None:
+            figures.append(row)
+    return {"enrollment": enrollment, "figures": figures}
+
+
+@requires_role(Role.PRODUCER, page=PAGE)
+def enrollment_status(request: HttpRequest, voice_id) -> HttpResponse:
+    """The voice-model card alone: the voice page polls it while the enrollment runs."""
+    voice = _voice(request, voice_id)
+    return render(request, "web/voices/_enrollment.html", {"voice": voice, **_enrollment_context(voice)})
 
 
 @requires_role(Role.PRODUCER, page=PAGE)
