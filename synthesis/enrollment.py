@@ -28,8 +28,9 @@ What is maximised: for each encoder, its similarity divided by the owner's own s
 score (half the reference clips against the other half) and capped at 1, averaged over the
 encoders, minus penalties for F0 and envelope distance. A similarity beyond what the owner's own
 recordings reach counts for nothing, and a candidate that raises Resemblyzer past that point
-while the Whisper judge, F0 or the envelope falls is rejected outright (:func:`vetoed`); no
-candidate is ever accepted that the Whisper judge scores below the start.
+while the Whisper judge, F0 or the envelope falls is rejected outright (:func:`vetoed`); after
+the start (the best of the top voice, its blends, their pitch fit and equaliser) no candidate is
+accepted that the Whisper judge scores below it.
 
 Everything runs within ``budget_s`` seconds. The ONNX session and the torch decoder are never
 loaded together, so the two memory peaks do not add up.
@@ -66,6 +67,7 @@ W_F0 = 0.015        # per semitone of median-F0 distance
 W_SPECTRAL = 0.004  # per unit of MFCC distance
 W_RANGE = 0.02      # per unit of (normalised) distance beyond the stock packs' spread
 TOP_VOICES = 4      # stock voices spoken and judged live at the start
+SPAN_SEARCH = True  # the timbre gradient moves in the span of the stock timbres (else in all 128 dims)
 BLEND_TEMPERATURE = 0.02
 TABLE_VERSION = 1
 # A candidate Resemblyzer scores above the owner's second recording may not lose this much on the
@@ -171,6 +173,7 @@ class _Evaluator:
         self.target = target
         self.evaluations = 0
         self.session = None
+        self.equalizer: tuple[list, list] | None = None  # the output equaliser being judged with
         self.recent_seconds: list[float] = []  # the last few evaluations' durations
 
     def open(self) -> None:
@@ -198,11 +201,13 @@ class _Evaluator:
         speed = model_speed(1.0, pitch)
         return [self.session.run(tokens, row, speed) for tokens, row in zip(self.tokens, self.rows(style))]
 
-    @staticmethod
-    def audio(pieces: list[np.ndarray], pitch: float) -> np.ndarray:
-        from synthesis.engines.kokoro import shift_pitch, trim_silence
+    def audio(self, pieces: list[np.ndarray], pitch: float) -> np.ndarray:
+        """The candidate as the engine would say it: trimmed, pitch-shifted, through the equaliser."""
+        from synthesis import equalizer
+        from synthesis.engines.kokoro import SAMPLE_RATE, shift_pitch, trim_silence
 
-        return np.concatenate([shift_pitch(trim_silence(np.asarray(p, np.float32)), pitch) for p in pieces])
+        audio = np.concatenate([shift_pitch(trim_silence(np.asarray(p, np.float32)), pitch) for p in pieces])
+        return equalizer.apply(audio, SAMPLE_RATE, self.equalizer)
 
     def measure(self, audio: np.ndarray, judges: Sequence[str] = JUDGES) -> tuple[float, dict]:
         from synthesis.engines.kokoro import SAMPLE_RATE
@@ -436,8 +441,8 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
             score, info = evaluator.score(base, new_pitch)
             if search.offer(score, info, "pitch"):
                 pitch = new_pitch
-        search.floor = dict(search.best_info)
-        start_info = dict(search.best_info)
+        _fit_equalizer(evaluator, search, reference_clips, base, pitch, history, elapsed, budget_left)
+        search.floor = dict(search.best_info)  # from here on, nothing the Whisper judge scores below the start
         history.append({"step": "start", "voice": start_name, **search.best_info, "pitch": pitch,
                         "score": search.best_score, "t": round(elapsed(), 2), "peak_rss_mb": _peak_rss_mb()})
         offset = np.zeros_like(base)
@@ -445,7 +450,7 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
 
         # 3. the timbre half by gradient ascent in the span of the stock timbres
         if budget_left(3, seconds_needed=GRADIENT_MIN_SECONDS, reserve=cross_reserve):
-            timbre_basis, _ = stock_basis(packs, TIMBRE)
+            timbre_basis = stock_basis(packs, TIMBRE)[0] if SPAN_SEARCH else np.eye(STYLE_DIM // 2, dtype=np.float32)
             stacked = np.stack(list(packs.values()))
             spread = np.std(stacked.mean(axis=1), axis=0) + 1e-3
             centre = stacked.mean(axis=(0, 1))
@@ -497,6 +502,9 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
                    f"searching the voice (similarity {search.best_info['similarity']:.3f})")
         offset[:, PROSODY] += coefficients @ prosody_basis
         final = base + offset
+        if evaluator.equalizer is not None or budget_left(2, reserve=cross_reserve):  # refit for the final voice
+            _fit_equalizer(evaluator, search, reference_clips, final, pitch, history, elapsed,
+                           lambda n: budget_left(n, reserve=cross_reserve))
 
         # 5. native prosody for the other languages
         variants = _language_variants(evaluator, final, pitch, others, ranking, packs, history, elapsed,
@@ -504,8 +512,8 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
     finally:
         evaluator.close()
 
-    profile = VoiceProfile("kokoro", final, pitch_semitones=pitch, metadata={
-        "method": "stock-table+top-blend+pitch-fit+span-timbre-gradient+span-prosody-es+native-prosody",
+    profile = VoiceProfile("kokoro", final, pitch_semitones=pitch, equalizer=evaluator.equalizer, metadata={
+        "method": "stock-table+top-blend+pitch-fit+equalizer+span-timbre-gradient+span-prosody-es+native-prosody",
         "best_stock_voice": best_stock, "start": start_name,
         "target_f0_median_hz": target.f0_median_hz, "target_f0_range_st": target.f0_range_st,
         "similarity_calibration": search.best_info["similarity"], "judges_calibration": _rounded(search.best_info),
@@ -538,6 +546,7 @@ def _language_variants(main: _Evaluator, style: np.ndarray, pitch: float, langua
             continue
         evaluator = _Evaluator(target, code)
         evaluator.session = main.session  # one ONNX session for every language
+        evaluator.equalizer = main.equalizer
         try:
             own_score, own_info = evaluator.score(style, pitch)
             native = natives[0]
@@ -562,6 +571,27 @@ def _language_variants(main: _Evaluator, style: np.ndarray, pitch: float, langua
             variants[code] = (native, best[1], best[2])
         report(0.96, f"fitted the {code} prosody")
     return variants
+
+
+def _fit_equalizer(evaluator: _Evaluator, search: _Search, clips: list[tuple[np.ndarray, int]], style: np.ndarray,
+                   pitch: float, history: list[dict], elapsed, budget_left) -> None:
+    """Fit the output equaliser to the owner's envelope, from the candidate spoken without one, and
+    keep it where the judges prefer it (the evaluator then judges with it)."""
+    from synthesis import equalizer
+    from synthesis.engines.kokoro import SAMPLE_RATE
+
+    if not budget_left(2):
+        return
+    current = evaluator.equalizer
+    evaluator.equalizer = None
+    raw = evaluator.speak(style, pitch)
+    evaluator.equalizer = equalizer.fit(clips, raw, SAMPLE_RATE)
+    score, info = evaluator.score(style, pitch)
+    kept = search.offer(score, info, "equalizer")
+    history.append({"step": "equalizer", **info, "score": score, "kept": kept,
+                    "max_gain_db": max((abs(g) for g in evaluator.equalizer[1]), default=0.0), "t": round(elapsed(), 2)})
+    if not kept:
+        evaluator.equalizer = current
 
 
 GRADIENT_SHARE = 0.7       # of the budget (after the stock voices), for the timbre gradient phase
@@ -598,7 +628,8 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
     phase_end = phase_start + GRADIENT_SHARE * max(budget_s - phase_start, 0.0)
     decoder = torch_decoder()
     objective_ = SpeakerObjective(evaluator.target.embedding, evaluator.target.mfcc_mean,
-                                  channel_rate=evaluator.target.channel_rate, spectral_weight=W_SPECTRAL)
+                                  channel_rate=evaluator.target.channel_rate, spectral_weight=W_SPECTRAL,
+                                  equalizer=evaluator.equalizer)
     history.append({"step": "gradient-loaded", "rss_mb": _rss_now_mb(), "peak_rss_mb": _peak_rss_mb()})
     base_timbre = evaluator.rows(base)[:, TIMBRE].astype(np.float32)
     directions = torch.from_numpy(basis)

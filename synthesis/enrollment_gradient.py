@@ -46,7 +46,7 @@ class SpeakerObjective:
     """
 
     def __init__(self, target: np.ndarray, target_mfcc: np.ndarray, *, channel_rate: int | None = None,
-                 spectral_weight: float = 0.004):
+                 spectral_weight: float = 0.004, equalizer: tuple[list, list] | None = None):
         import librosa
         import scipy.fft
         import torch
@@ -54,6 +54,7 @@ class SpeakerObjective:
         from consent.speaker import _encoder
 
         self.channel_rate = channel_rate  # a narrowband owner: candidates are heard through the same band
+        self.equalizer = equalizer  # the output equaliser (synthesis.equalizer), as a gain per frequency
         self.spectral_weight = spectral_weight
         self.encoder = _encoder()
         for parameter in self.encoder.parameters():
@@ -71,7 +72,14 @@ class SpeakerObjective:
 
         ratio = (ENCODER_RATE / KOKORO_RATE) * 2 ** (-semitones / 12)
         length = int(round(audio.shape[-1] * ratio))
-        spectrum = torch.fft.rfft(audio)[..., : length // 2 + 1]
+        spectrum = torch.fft.rfft(audio)
+        if self.equalizer:
+            # the engine equalises after the pitch shift: bin k of the 24 kHz audio ends up at
+            # k / ratio' Hz; its magnitude response, zero phase (the FIR is linear phase)
+            hz = torch.fft.rfftfreq(audio.shape[-1], 1 / KOKORO_RATE).numpy() * 2 ** (semitones / 12)
+            db = np.interp(hz, self.equalizer[0], self.equalizer[1], right=0.0)
+            spectrum = spectrum * torch.from_numpy((10 ** (db / 20)).astype(np.float32))
+        spectrum = spectrum[..., : length // 2 + 1]
         if self.channel_rate and self.channel_rate < ENCODER_RATE:
             # as judges.band_limit: nothing above the owner's recordings' Nyquist frequency
             keep = int(spectrum.shape[-1] * self.channel_rate / ENCODER_RATE)

@@ -8,6 +8,7 @@ post-synthesis pitch shift found by enrollment to match the owner's F0.
 keeps the owner's timbre half and takes the prosody half (rhythm, intonation: the accent) from a
 native stock voice of that language, with its own pitch shift. ``for_language(code)`` is the
 profile to speak that language with (the profile itself where there is no variant).
+``equalizer`` (band centres in Hz, gains in dB; synthesis.equalizer) is applied to the output.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class VoiceProfile:
     metadata: dict[str, Any] = field(default_factory=dict)
     # language code -> (style pack, pitch shift) to speak that language with
     languages: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
+    equalizer: tuple[list[float], list[float]] | None = None
 
     def __post_init__(self) -> None:
         self.style = _checked_style(self.style)
@@ -43,7 +45,7 @@ class VoiceProfile:
             return self
         style, pitch = self.languages[language]
         return VoiceProfile(self.engine, style, pitch_semitones=pitch,
-                            metadata={**self.metadata, "language_variant": language})
+                            metadata={**self.metadata, "language_variant": language}, equalizer=self.equalizer)
 
     def style_for(self, token_count: int) -> np.ndarray:
         """The style row Kokoro uses for an input of ``token_count`` phoneme tokens, as [1, 256]."""
@@ -56,7 +58,8 @@ class VoiceProfile:
         buffer = io.BytesIO()
         header = {"version": _FORMAT_VERSION, "engine": self.engine,
                   "pitch_semitones": self.pitch_semitones, "metadata": self.metadata,
-                  "languages": {code: pitch for code, (_, pitch) in self.languages.items()}}
+                  "languages": {code: pitch for code, (_, pitch) in self.languages.items()},
+                  "equalizer": [list(part) for part in self.equalizer] if self.equalizer else None}
         arrays = {f"style_{code}": style for code, (style, _) in self.languages.items()}
         np.savez(buffer, style=self.style, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
         return buffer.getvalue()
@@ -71,7 +74,8 @@ class VoiceProfile:
             languages = {code: (archive[f"style_{code}"], float(pitch))
                          for code, pitch in header.get("languages", {}).items()}
         return cls(engine=header["engine"], style=style, pitch_semitones=float(header["pitch_semitones"]),
-                   metadata=header.get("metadata", {}), languages=languages)
+                   metadata=header.get("metadata", {}), languages=languages,
+                   equalizer=tuple(header["equalizer"]) if header.get("equalizer") else None)
 
 
 def _checked_style(style) -> np.ndarray:

@@ -37,3 +37,6 @@ printf '%s\n%s\n' "$PWD" "$PWD/platform" > "$site/voicegate-paths.pth"
 # Kokoro's 54 stock voices: the npm package kokoro-js 1.2.1 (npm pack, or an HTTP GET of the
 # npm registry's tarball), sha256-pinned, kept in $VOICEGATE_MODEL_CACHE/kokoro-js (synthesis/voices.py).
 .venv/bin/python -m synthesis.voices fetch
+# Enrollment ranks the 54 stock voices from a table of their judges' figures (built once per
+# machine into the model cache, ~2 min on 2 cores); English now, Mandarin/Japanese at first use.
+.venv/bin/python -m synthesis.enrollment en

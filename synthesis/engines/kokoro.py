@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+from synthesis import equalizer
 from synthesis.engines.base import AudioChunk, Engine, LanguageInfo, SynthesisOptions, TextUnit, finish_chunk
 from synthesis.engines.kokoro_vocab import MAX_TOKENS, tokenize, vocabulary  # noqa: F401 - re-exported
 from synthesis.profile import STYLE_DIM, VoiceProfile
@@ -188,7 +189,8 @@ class KokoroEngine(Engine):
         return trim_silence(np.asarray(audio, dtype=np.float32).ravel())
 
     def speak(self, phonemes: str, profile: VoiceProfile, options: SynthesisOptions) -> np.ndarray:
-        """Speech for one unit's phonemes, with the profile's and options' pitch and energy."""
+        """Speech for one unit's phonemes, with the profile's and options' pitch and energy, through
+        the profile's equaliser (enrolled voices)."""
         semitones = profile.pitch_semitones + options.pitch_semitones
         speed = model_speed(options.speed, semitones)
         pieces = []
@@ -198,7 +200,7 @@ class KokoroEngine(Engine):
                 style = push_prosody(style, options.energy)
             pieces.append(self.infer(piece, style, speed))
         speech = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-        return shift_pitch(speech, semitones)
+        return equalizer.apply(shift_pitch(speech, semitones), SAMPLE_RATE, profile.equalizer)
 
     def synthesize(self, units: list[TextUnit], profile: VoiceProfile | None,
                    options: SynthesisOptions | None = None) -> Iterator[AudioChunk]:
