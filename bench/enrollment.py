@@ -227,10 +227,18 @@ class Reference:
         return row
 
 
+def _enroll(clips, budget_s: float, language: str, languages: list[str]):
+    from synthesis.enrollment import enroll_voice
+
+    started = time.perf_counter()
+    result = enroll_voice(clips, budget_s=budget_s, seed=0, language=language, languages=languages)
+    return result, time.perf_counter() - started, round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def bench_owner(name: str, owner: dict, budget_s: float, cross_lingual: list[str]) -> dict:
     from synthesis.engines import get_engine
     from synthesis.engines.kokoro import stock_profile
-    from synthesis.enrollment import enroll_voice, stock_table
+    from synthesis.enrollment import stock_table
     from synthesis.frontend import prepare_text
     from synthesis.judges import band_limit, describe_owner
 
@@ -243,11 +251,12 @@ def bench_owner(name: str, owner: dict, budget_s: float, cross_lingual: list[str
     target = describe_owner(owner["enrollment"])
     stock_table(language, target.channel_rate)
 
-    started = time.perf_counter()
-    result = enroll_voice(owner["enrollment"], budget_s=budget_s, seed=0, language=language,
-                          languages=[c for c in cross_lingual if c != language])
-    enroll_s = time.perf_counter() - started
-    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    import multiprocessing
+
+    # its own fresh process, as on the enrollment worker queue: its peak memory is the enrollment's
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        result, enroll_s, peak = pool.apply(_enroll, (owner["enrollment"], budget_s, language,
+                                                     [c for c in cross_lingual if c != language]))
 
     def speak(profile, code: str) -> tuple[np.ndarray, str]:
         text = " ".join(PROBES[code])
@@ -259,7 +268,7 @@ def bench_owner(name: str, owner: dict, budget_s: float, cross_lingual: list[str
               "held_out_seconds": round(sum(a.size / r for a, r in owner["held_out"]), 1),
               "second_recording_seconds": round(second.size / second_rate, 1),
               "elapsed_s": round(enroll_s, 1), "evaluations": result.evaluations, "vetoed": result.vetoed,
-              "enrollment_peak_rss_mb": peak, "start": result.start, "best_stock_voice": result.best_stock_voice,
+              "enrollment_peak_rss_mb": peak, "enrollment_history": _compact(result.history), "start": result.start, "best_stock_voice": result.best_stock_voice,
               "pitch_semitones": round(result.profile.pitch_semitones, 2),
               "owner_ceilings_from_enrollment_clips": result.ceilings,
               "calibration": {"best_stock": result.judges_before, "enrolled": result.judges_after},
@@ -282,6 +291,13 @@ def bench_owner(name: str, owner: dict, budget_s: float, cross_lingual: list[str
                                      "best_stock": {"voice": stock_voice, **stock},
                                      "best_stock_ratio_to_second_recording": stock_ratios}
     return report
+
+
+def _compact(history: list[dict]) -> list[dict]:
+    keys = ("step", "voice", "resemblyzer", "whisper", "f0_gap_st", "spectral_distance", "score", "kept", "pitch",
+            "native_voice", "t", "peak_rss_mb")
+    return [{k: (round(float(v), 3) if isinstance(v, (float, np.floating)) else v) for k, v in h.items() if k in keys}
+            for h in history if not h["step"].startswith("es-") or "vetoed" in h["step"] or "below" in h["step"]]
 
 
 def main() -> None:

@@ -69,7 +69,7 @@ W_RANGE = 0.02      # per unit of (normalised) distance beyond the stock packs' 
 TOP_VOICES = 4      # stock voices spoken and judged live at the start
 SPAN_SEARCH = True  # the timbre gradient moves in the span of the stock timbres (else in all 128 dims)
 BLEND_TEMPERATURE = 0.02
-TABLE_VERSION = 1
+TABLE_VERSION = 2  # bump when the judges change: the table is rebuilt
 # A candidate Resemblyzer scores above the owner's second recording may not lose this much on the
 # other judges (tolerances: Whisper cosine, semitones, MFCC units).
 VETO_TOLERANCE = {"whisper": 0.0, "f0_gap_st": 0.5, "spectral_distance": 1.5}
@@ -219,11 +219,16 @@ class _Evaluator:
         return self.audio([d.audio for d in self.decoder_inputs(style, pitch)], pitch)
 
     def score(self, style: np.ndarray, pitch: float) -> tuple[float, dict]:
+        loaded = self.session is not None
         tick = time.monotonic()
         self.evaluations += 1
         result = self.measure(self.speak(style, pitch))
-        self.recent_seconds = (self.recent_seconds + [time.monotonic() - tick])[-5:]
+        if loaded:  # the time to load the model is not an evaluation's
+            self.recent_seconds = (self.recent_seconds + [time.monotonic() - tick])[-5:]
         return result
+
+    def typical_seconds(self, fallback: float) -> float:
+        return float(np.median(self.recent_seconds)) if self.recent_seconds else fallback
 
 
 # ------------------------------------------------------------------ the stock voices' table
@@ -401,9 +406,8 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
         if max_evaluations is not None and evaluator.evaluations + evaluations_needed > max_evaluations:
             return False
         if seconds_needed is None:
-            # the slowest recent evaluation, plus a margin: the machine's load changes
-            slowest = max([seconds_per_eval[0], *evaluator.recent_seconds])
-            seconds_needed = evaluations_needed * slowest * 1.1 + 0.5
+            # a typical recent evaluation, plus a margin: the machine's load changes
+            seconds_needed = evaluations_needed * evaluator.typical_seconds(seconds_per_eval[0]) * 1.25 + 0.5
         return elapsed() + seconds_needed + reserve < budget_s
 
     packs = stock_packs()
@@ -446,7 +450,8 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
         history.append({"step": "start", "voice": start_name, **search.best_info, "pitch": pitch,
                         "score": search.best_score, "t": round(elapsed(), 2), "peak_rss_mb": _peak_rss_mb()})
         offset = np.zeros_like(base)
-        cross_reserve = len(others) * 3.2 * seconds_per_eval[0]
+        # time kept for the other languages' prosody (3 evaluations each), at most a quarter of the budget
+        cross_reserve = min(len(others) * 3 * evaluator.typical_seconds(seconds_per_eval[0]), 0.25 * budget_s)
 
         # 3. the timbre half by gradient ascent in the span of the stock timbres
         if budget_left(3, seconds_needed=GRADIENT_MIN_SECONDS, reserve=cross_reserve):

