@@ -63,7 +63,7 @@ def main() -> int:
     clip = np.concatenate([speech(text, "piper", rate) for text in SENTENCES[:3]])[: 10 * rate]
     started = time.perf_counter()
     load_model()
-    from safety.detector import whisper
+    from voicegate import whisper
 
     whisper.encoder()
     load_s = time.perf_counter() - started

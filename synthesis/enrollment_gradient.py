@@ -3,7 +3,9 @@
 With the prosody half fixed, the decoder's inputs for the calibration sentences are fixed
 (synthesis.engines.kokoro_torch), so the timbre half can follow the gradient of Resemblyzer's
 cosine similarity to the owner's centroid through a PyTorch copy of the decoder and a
-differentiable copy of Resemblyzer's front end. Each step renders short random crops (1.2 s,
+differentiable copy of Resemblyzer's front end. The offset lives in a given basis (enrollment
+passes the span of the stock voices' timbre halves), so the search moves only along directions
+real voices use. Each step renders short random crops (1.2 s,
 CROP_FRAMES) rather than whole sentences, so a step costs about one second
 on 2 cores and stays within a few hundred MB.
 """
@@ -43,13 +45,17 @@ class SpeakerObjective:
     (Kokoro speaks about 10 dB above Resemblyzer's -30 dBFS floor, so it would not change them).
     """
 
-    def __init__(self, target: np.ndarray, target_mfcc: np.ndarray):
+    def __init__(self, target: np.ndarray, target_mfcc: np.ndarray, *, channel_rate: int | None = None,
+                 spectral_weight: float = 0.004, equalizer: tuple[list, list] | None = None):
         import librosa
         import scipy.fft
         import torch
 
         from consent.speaker import _encoder
 
+        self.channel_rate = channel_rate  # a narrowband owner: candidates are heard through the same band
+        self.equalizer = equalizer  # the output equaliser (synthesis.equalizer), as a gain per frequency
+        self.spectral_weight = spectral_weight
         self.encoder = _encoder()
         for parameter in self.encoder.parameters():
             parameter.requires_grad_(False)
@@ -66,7 +72,18 @@ class SpeakerObjective:
 
         ratio = (ENCODER_RATE / KOKORO_RATE) * 2 ** (-semitones / 12)
         length = int(round(audio.shape[-1] * ratio))
-        spectrum = torch.fft.rfft(audio)[..., : length // 2 + 1]
+        spectrum = torch.fft.rfft(audio)
+        if self.equalizer:
+            # the engine equalises after the pitch shift: bin k of the 24 kHz audio ends up at
+            # k / ratio' Hz; its magnitude response, zero phase (the FIR is linear phase)
+            hz = torch.fft.rfftfreq(audio.shape[-1], 1 / KOKORO_RATE).numpy() * 2 ** (semitones / 12)
+            db = np.interp(hz, self.equalizer[0], self.equalizer[1], right=0.0)
+            spectrum = spectrum * torch.from_numpy((10 ** (db / 20)).astype(np.float32))
+        spectrum = spectrum[..., : length // 2 + 1]
+        if self.channel_rate and self.channel_rate < ENCODER_RATE:
+            # as judges.band_limit: nothing above the owner's recordings' Nyquist frequency
+            keep = int(spectrum.shape[-1] * self.channel_rate / ENCODER_RATE)
+            spectrum = torch.cat([spectrum[..., :keep], torch.zeros_like(spectrum[..., keep:])], dim=-1)
         return torch.fft.irfft(spectrum, n=length) * (length / audio.shape[-1])
 
     def embed(self, crops: list, semitones: float):
@@ -109,10 +126,12 @@ RANGE_WEIGHT = 0.05  # per unit of squared (normalised) distance beyond 1.5 stoc
 RANGE_LIMIT = 1.5
 
 
-def gradient_step(decoder, objective: SpeakerObjective, optimizer, offset, inputs: list[DecoderInputs],
-                  base_timbre: np.ndarray, semitones: float, bounds, rng: np.random.Generator) -> float:
-    """One optimiser step on the timbre ``offset`` (a [128] tensor with gradients); returns the
-    mean similarity of this step's crops.
+def gradient_step(decoder, objective: SpeakerObjective, optimizer, coefficients, directions,
+                  inputs: list[DecoderInputs], base_timbre: np.ndarray, semitones: float, bounds,
+                  rng: np.random.Generator) -> float:
+    """One optimiser step on the timbre offset ``coefficients @ directions`` (``coefficients``: a
+    [k] tensor with gradients; ``directions``: [k, 128] orthonormal); returns the mean similarity
+    of this step's crops.
 
     One random crop (CROP_FRAMES, 1.2 s) per calibration sentence; the objective is the mean of the crops'
     similarities, so each crop is back-propagated on its own and only one graph is alive at a
@@ -121,19 +140,18 @@ def gradient_step(decoder, objective: SpeakerObjective, optimizer, offset, input
     """
     import torch
 
-    from synthesis.enrollment import W_SPECTRAL  # the same penalty the whole-sentence objective uses
-
     optimizer.zero_grad()
     similarities = []
     for item, row in zip(inputs, base_timbre):
+        offset = coefficients @ directions
         start = int(rng.integers(0, max(item.frames - CROP_FRAMES, 0) + 1))
         audio = decoder(item.crop(start, min(CROP_FRAMES, item.frames)), torch.from_numpy(row) + offset)
         similarity = objective.similarity([audio], semitones)
         spectral = objective.spectral_distance(audio, semitones)
-        ((W_SPECTRAL * spectral - similarity) / len(inputs)).backward()
+        ((objective.spectral_weight * spectral - similarity) / len(inputs)).backward()
         similarities.append(float(similarity.detach()))
     centre, spread = bounds
-    z = (torch.from_numpy(base_timbre.mean(axis=0)) + offset - centre) / spread
+    z = (torch.from_numpy(base_timbre.mean(axis=0)) + coefficients @ directions - centre) / spread
     (RANGE_WEIGHT * torch.relu(z.abs() - RANGE_LIMIT).pow(2).mean()).backward()
     optimizer.step()
     return float(np.mean(similarities))

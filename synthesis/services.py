@@ -607,6 +607,12 @@ def output_in_format(generation: Generation, fmt: str) -> bytes:
     return package(generation, decoded.samples, decoded.sample_rate, fmt).data
 
 
+def _figures(measures: dict) -> dict[str, float]:
+    """A judge's numeric figures as plain floats (4 decimals), for the report JSON."""
+    return {name: round(float(value), 4) for name, value in measures.items()
+            if isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value)}
+
+
 def _json_safe(value: Any) -> Any:
     import json
 
@@ -754,9 +760,14 @@ def _run_enrollment(artifact: VoiceProfileArtifact, artifact_id: Any,
             locked.similarity = round(float(result.similarity_after), 4)
             locked.baseline_similarity = round(float(result.similarity_before), 4)
             locked.elapsed_s = round(time.monotonic() - started, 2)
-            locked.report = _json_safe({"best_stock_voice": result.best_stock_voice,
-                                        "evaluations": result.evaluations,
-                                        "pitch_semitones": result.profile.pitch_semitones})
+            # Every judge's figures for the best stock voice, the result and the owner's own second
+            # recording, so the voice page can show them side by side (web/voices/_enrollment.html).
+            locked.report = _json_safe({"best_stock_voice": result.best_stock_voice, "start": result.start,
+                                        "evaluations": result.evaluations, "vetoed": result.vetoed,
+                                        "pitch_semitones": result.profile.pitch_semitones,
+                                        "judges": {"stock": _figures(result.judges_before),
+                                                   "enrolled": _figures(result.judges_after),
+                                                   "owner": _figures(result.ceilings)}})
             locked.save()
             record_audit("synthesis.enrollment_completed", organisation=voice.organisation_id, target=voice,
                          details={"artifact": str(locked.pk), "engine": locked.engine,

@@ -5,15 +5,11 @@ the engine ships all of Kokoro v1.0's voices, ``af_heart``, ``bm_george``, ``zf_
 It was made by the model's authors, not from a recording of a person of any organisation here,
 so synthesizing with it needs no consent record (see synthesis.services.request_synthesis).
 
-This module is the one place that reaches into the engine for them: ``stock_voices()`` lists
-whatever ``synthesis.engines.kokoro.stock_packs()`` holds, and ``stock_voice_profile(name)`` is
-its ``stock_profile(name)``. Everything else (API, studio, command, jobs) goes through here, so
-when the engine's list grows nothing else changes. No Django here.
-
-Language and gender come from the Kokoro naming scheme: the first letter of a name is its
-language (a = American English, b = British English, z = Mandarin, j = Japanese, e = Spanish,
-f = French, h = Hindi, i = Italian, p = Brazilian Portuguese), the second its gender
-(f = female, m = male). A name outside the scheme is still listed, with language and gender None.
+This module is what the product offers of them (API, studio, command, jobs go through here):
+``stock_voices()`` lists whatever ``synthesis.engines.kokoro.stock_packs()`` holds, with the
+language and gender ``synthesis.voices.describe`` reads from Kokoro's naming scheme (``af_heart``:
+American English, female); a name outside the scheme is still listed, with language and gender
+None. ``stock_voice_profile(name)`` is the engine's ``stock_profile(name)``. No Django here.
 """
 from __future__ import annotations
 
@@ -21,11 +17,10 @@ from dataclasses import dataclass
 
 from voicegate.errors import DomainError
 
+from synthesis import voices
+
 ENGINE = "kokoro"  # the engine whose voices these are; only it can speak in them
 LABEL = "stock voice"
-LANGUAGE_BY_PREFIX = {"a": "en", "b": "en-gb", "z": "zh", "j": "ja", "e": "es", "f": "fr", "h": "hi", "i": "it",
-                      "p": "pt"}
-GENDER_BY_LETTER = {"f": "female", "m": "male"}
 
 
 class UnknownStockVoice(DomainError):
@@ -50,10 +45,11 @@ class StockVoice:
 
 def describe(name: str) -> StockVoice:
     """A stock voice's language and gender read from its name (``af_heart`` -> en, female)."""
-    prefix, _, rest = name.partition("_")
-    if len(prefix) != 2 or not rest:
+    try:
+        info = voices.describe(name)
+    except ValueError:  # not in Kokoro's naming scheme: listed all the same
         return StockVoice(name, None, None)
-    return StockVoice(name, LANGUAGE_BY_PREFIX.get(prefix[0]), GENDER_BY_LETTER.get(prefix[1]))
+    return StockVoice(name, info.language, info.gender)
 
 
 def stock_voices() -> list[StockVoice]:

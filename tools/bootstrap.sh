@@ -34,3 +34,9 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -r requirements.txt
 site=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 printf '%s\n%s\n' "$PWD" "$PWD/platform" > "$site/voicegate-paths.pth"
+# Kokoro's 54 stock voices: the npm package kokoro-js 1.2.1 (npm pack, or an HTTP GET of the
+# npm registry's tarball), sha256-pinned, kept in $VOICEGATE_MODEL_CACHE/kokoro-js (synthesis/voices.py).
+.venv/bin/python -m synthesis.voices fetch
+# Enrollment ranks the 54 stock voices from a table of their judges' figures (built once per
+# machine into the model cache, ~2 min on 2 cores); English now, Mandarin/Japanese at first use.
+.venv/bin/python -m synthesis.enrollment en

@@ -27,7 +27,6 @@ import logging
 import os
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,14 +36,14 @@ import soundfile as sf
 
 from voicegate.audio import resample, to_mono
 
+from synthesis.voices import kokoro_js_voices  # the one sha256-pinned kokoro-js loader
+
 from . import features as F
 from .texts import KOKORO_LANGUAGE, TEXTS
 
 logger = logging.getLogger(__name__)
 RATE = F.RATE
 MIN_SECONDS, MAX_SECONDS = 2.0, 6.0
-
-KOKORO_JS = ("kokoro-js", "1.2.1", "1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860")
 
 # name -> (Debian package, glob under the extracted root, language, split, how to read)
 HUMAN_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
@@ -109,25 +108,6 @@ def fetch_packages(cache: Path, packages: list[str] | None = None) -> Path:
             done.add(deb.name)
     stamp.write_text("\n".join(sorted(done)))
     return root
-
-
-def kokoro_js_voices(cache: Path) -> dict[str, np.ndarray]:
-    """All 54 Kokoro v1.0 voices from the npm package kokoro-js 1.2.1 (sha256-pinned), as [510, 256]."""
-    name, version, digest = KOKORO_JS
-    tarball = cache / f"{name}-{version}.tgz"
-    if not tarball.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "pack", f"{name}@{version}", "--silent"], cwd=cache, check=True, capture_output=True)
-    actual = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    if actual != digest:
-        raise RuntimeError(f"{tarball} has sha256 {actual}, expected {digest}")
-    voices = {}
-    with tarfile.open(tarball) as archive:
-        for member in archive.getmembers():
-            if member.name.startswith("package/voices/") and member.name.endswith(".bin"):
-                data = archive.extractfile(member).read()
-                voices[Path(member.name).stem] = np.frombuffer(data, dtype=np.float32).reshape(510, 256).copy()
-    return voices
 
 
 # ---- reading and equalising audio ------------------------------------------------------------
@@ -506,7 +486,7 @@ def _griffin_lim(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def build(cache: Path, *, human_per_source: int, kokoro_per_voice: int, voicegate_count: int, piper_count: int,
           espeak_count: int, resynthesis_count: int, seed: int = 0) -> list[Clip]:
     root = fetch_packages(cache)
-    voices = kokoro_js_voices(cache)
+    voices = kokoro_js_voices(fetch=True)  # kept in the model cache, shared with the engine
     human = human_clips(root, per_source=human_per_source, seed=seed)
     synthetic = (kokoro_clips(voices, per_voice=kokoro_per_voice, seed=seed)
                  + voicegate_clips(voices, count=voicegate_count, seed=seed + 1)

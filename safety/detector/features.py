@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import whisper
+from voicegate import whisper
 
 RATE = whisper.SAMPLE_RATE
 HALF_FRAMES = 25  # encoder frames (20 ms) per half second

