@@ -232,7 +232,9 @@ def _enroll(clips, budget_s: float, language: str, languages: list[str]):
 
     started = time.perf_counter()
     result = enroll_voice(clips, budget_s=budget_s, seed=0, language=language, languages=languages)
-    return result, time.perf_counter() - started, round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    from synthesis.enrollment import _peak_rss_mb
+
+    return result, time.perf_counter() - started, _peak_rss_mb()
 
 
 def bench_owner(name: str, owner: dict, budget_s: float, cross_lingual: list[str]) -> dict:
