@@ -4,6 +4,7 @@ plays while it streams, verify the downloaded clip on the moderation desk (gener
 see why an unconsented voice is refused. Screenshots of each page go to docs/screenshots/."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -95,7 +96,11 @@ def test_enroll_consent_generate_verify(new_page, tenant, settings, tmp_path: Pa
     report = desk.locator("article.report")
     expect(report).to_have_attribute("data-verdict", "generated_here", timeout=60_000)
     expect(report).to_contain_text(str(generation.pk))
-    expect(report.locator(".waveform")).to_have_attribute("data-regions-drawn", "1", timeout=30_000)
+    # The watermarked seconds, and any the synthetic-speech detector flags (it is synthetic), are drawn.
+    waveform = report.locator(".waveform")
+    regions = json.loads(waveform.get_attribute("data-regions"))
+    assert regions[0]["label"] == "watermark" and regions[0]["end"] > 3
+    expect(waveform).to_have_attribute("data-regions-drawn", str(len(regions)), timeout=30_000)
     screenshot(desk, "moderation")
     report.get_by_label("Approve").check()
     report.get_by_role("button", name="Record decision").click()
