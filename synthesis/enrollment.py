@@ -744,9 +744,10 @@ def _unload_whisper() -> None:
     """Drop the Whisper encoder (about 100 MB) while the torch decoder holds its memory."""
     import sys
 
-    module = sys.modules.get("safety.detector.whisper")
-    if module is not None:
-        module.encoder.cache_clear()
+    for name in ("safety.detector.whisper", "voicegate.whisper"):  # wherever the port lives
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "encoder"):
+            module.encoder.cache_clear()
     _release_memory()
 
 
