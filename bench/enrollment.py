@@ -315,7 +315,7 @@ def main() -> None:
               "budget_s": args.budget, "owners": {}}
     for name, owner in owners(names).items():
         report["owners"][name] = bench_owner(name, owner, args.budget, cross if owner["language"] == "en" else [])
-        print(json.dumps({name: report["owners"][name]["languages"]}, ensure_ascii=False), file=sys.stderr, flush=True)
+        print(json.dumps({name: report["owners"][name]}, ensure_ascii=False), file=sys.stderr, flush=True)
     report["summary"] = summary(report["owners"])
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["load_average_1m_end"] = os.getloadavg()[0]

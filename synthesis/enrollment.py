@@ -68,6 +68,7 @@ W_SPECTRAL = 0.004  # per unit of MFCC distance
 W_RANGE = 0.02      # per unit of (normalised) distance beyond the stock packs' spread
 TOP_VOICES = 4      # stock voices spoken and judged live at the start
 SPAN_SEARCH = True  # the timbre gradient moves in the span of the stock timbres (else in all 128 dims)
+BACK_OFF = (0.6, 0.3)  # fractions of a refused timbre offset tried instead
 BLEND_TEMPERATURE = 0.02
 TABLE_VERSION = 2  # bump when the judges change: the table is rebuilt
 # A candidate Resemblyzer scores above the owner's second recording may not lose this much on the
@@ -354,10 +355,13 @@ class _Search:
         self.best_info: dict = {}
         self.floor: dict = {}  # the start's figures: nothing the Whisper judge scores lower is accepted
         self.vetoed = 0
+        self.rejected_by_judges = False  # the last offer was better but refused by the other judges
 
     def offer(self, score: float, info: dict, step: str) -> bool:
+        self.rejected_by_judges = False
         if score <= self.best_score:
             return False
+        self.rejected_by_judges = True
         if self.best_info and vetoed(info, self.best_info, self.target.ceilings):
             self.vetoed += 1
             self.history.append({"step": f"{step}-vetoed", **info, "score": score, "t": round(self.elapsed(), 2)})
@@ -366,6 +370,7 @@ class _Search:
             self.vetoed += 1
             self.history.append({"step": f"{step}-below-start", **info, "score": score, "t": round(self.elapsed(), 2)})
             return False
+        self.rejected_by_judges = False
         self.best_score, self.best_info = score, info
         return True
 
@@ -473,6 +478,18 @@ def enroll_voice(reference_clips: list[tuple[np.ndarray, int]], *, budget_s: flo
                                                        max_evaluations, seconds_per_eval)
             if timbre_offset is not None and search.offer(score, info, "timbre"):
                 offset[:, TIMBRE] = timbre_offset
+            elif timbre_offset is not None and search.rejected_by_judges:
+                # better for the objective but refused by the other judges: back off along the
+                # same direction while the budget allows
+                for scale in BACK_OFF:
+                    if not budget_left(1, reserve=cross_reserve):
+                        break
+                    style = base.copy()
+                    style[:, TIMBRE] += scale * timbre_offset
+                    score, info = evaluator.score(style, pitch)
+                    if search.offer(score, info, f"timbre-x{scale}"):
+                        offset[:, TIMBRE] = scale * timbre_offset
+                        break
         history.append({"step": "timbre", **search.best_info, "score": search.best_score, "t": round(elapsed(), 2),
                         "peak_rss_mb": _peak_rss_mb()})
 
@@ -611,7 +628,8 @@ def _fit_equalizer(evaluator: _Evaluator, search: _Search, clips: list[tuple[np.
 GRADIENT_SHARE = 0.7       # of the budget (after the stock voices), for the timbre gradient phase
 GRADIENT_MIN_SECONDS = 12.0  # loading the torch decoder and a few steps; below this, skip the phase
 GRADIENT_MAX_STEPS = 60
-CHECK_EVERY = 5            # gradient steps between full-sentence checks
+CHECK_EVERY = 5            # gradient steps between sentence checks
+CHECK_FRAMES = 120         # decoder frames (3 s) of each calibration sentence a check renders
 LEARNING_RATE = 0.02       # Adam, in style units (the stock voices spread about 0.09 per dimension)
 PATIENCE = 3               # checks without improvement before the phase stops early
 
@@ -637,6 +655,7 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
 
     inputs = evaluator.decoder_inputs(base, pitch)
     evaluator.close()
+    _unload_whisper()  # the checks below use Resemblyzer only; the final judgement reloads it
     history.append({"step": "gradient-start", "rss_mb": _rss_now_mb(), "peak_rss_mb": _peak_rss_mb()})
     phase_start = elapsed()
     phase_end = phase_start + GRADIENT_SHARE * max(budget_s - phase_start, 0.0)
@@ -651,9 +670,13 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
     optimizer = torch.optim.Adam([coefficients], lr=LEARNING_RATE)
     bounds = (torch.from_numpy(centre[TIMBRE].astype(np.float32)), torch.from_numpy(spread[TIMBRE].astype(np.float32)))
 
+    # checks render at most CHECK_FRAMES of each sentence: the decoder's memory grows with length
+    # (Mandarin calibration sentences took a worker to 1.6 GB rendered whole)
+    checked = [item.crop(0, min(CHECK_FRAMES, item.frames)) for item in inputs]
+
     def check(candidate: np.ndarray) -> tuple[float, dict]:
         with torch.no_grad():
-            pieces = [decoder(item, torch.from_numpy(row + candidate)).numpy() for item, row in zip(inputs, base_timbre)]
+            pieces = [decoder(item, torch.from_numpy(row + candidate)).numpy() for item, row in zip(checked, base_timbre)]
         return evaluator.measure(evaluator.audio(pieces, pitch), judges=("resemblyzer",))
 
     def current() -> np.ndarray:
@@ -663,7 +686,19 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
     best_offset, (best_check, _) = np.zeros_like(base_timbre[0]), check(np.zeros_like(base_timbre[0]))
     check_seconds = time.monotonic() - tick
     step, stale, seconds_per_step = 0, 0, 0.0
+    threads = torch.get_num_threads()
+    timings: dict[int, list[float]] = {threads: [], 1: []}
     while step < GRADIENT_MAX_STEPS and stale < PATIENCE:
+        # On a machine other jobs keep busy, torch's threads can wait on each other for whole
+        # time slices (steps measured 10x slower): steps 3-4 run on one thread, then the faster
+        # setting is kept.
+        if threads > 1 and step == 2:
+            torch.set_num_threads(1)
+        elif threads > 1 and step == 4:
+            fast = min(timings, key=lambda n: np.median(timings[n]) if timings[n] else np.inf)
+            torch.set_num_threads(fast)
+            history.append({"step": "gradient-threads", "threads": fast,
+                            "seconds_per_step": {n: round(float(np.median(v)), 2) for n, v in timings.items() if v}})
         # keep one ONNX evaluation (the final judgement) inside both caps
         if max_evaluations is not None and evaluator.evaluations + 2 > max_evaluations:
             break
@@ -676,6 +711,8 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
         evaluator.evaluations += 1  # a gradient step renders and scores a candidate
         step += 1
         seconds_per_step = time.monotonic() - tick
+        if step <= 4:
+            timings[torch.get_num_threads()].append(seconds_per_step)
         if step % CHECK_EVERY == 0:
             candidate = current()
             score, info = check(candidate)
@@ -691,7 +728,8 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
         score, info = check(candidate)
         if score > best_check + 1e-3:
             best_check, best_offset = score, candidate
-    del decoder, objective_, optimizer, inputs
+    torch.set_num_threads(threads)
+    del decoder, objective_, optimizer, inputs, checked
     _release_memory()
     if not np.any(best_offset):
         return None, {}, -np.inf
@@ -700,6 +738,17 @@ def _timbre_phase(evaluator: _Evaluator, base: np.ndarray, pitch: float, centre:
     style[:, TIMBRE] += best_offset
     score, info = evaluator.score(style, pitch)
     return best_offset, info, score
+
+
+def _unload_whisper() -> None:
+    """Drop the Whisper encoder (about 100 MB) while the torch decoder holds its memory."""
+    import sys
+
+    for name in ("safety.detector.whisper", "voicegate.whisper"):  # wherever the port lives
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "encoder"):
+            module.encoder.cache_clear()
+    _release_memory()
 
 
 def prepare(languages: Sequence[str] = CROSS_LINGUAL, channel_rates: Sequence[int | None] = (None,)) -> None:
