@@ -17,7 +17,9 @@ No Japanese owner: the only Japanese human speech that ships (JSUT's BASIC5000_0
 project reserves for evaluation (named in the developers' guide) are never read: ``DEBIAN``
 below names the only packages this bench unpacks.
 
-Each owner's recordings are split three ways, never shared: *enrollment* clips (what the
+Clips are drawn with one generator (seed 14) in the order of ``--owners``: the same list in the
+same order gives the same clips (the published figures name their order). Each owner's
+recordings are split three ways, never shared: *enrollment* clips (what the
 search hears), *held-out* clips (what every figure is measured against) and a *second
 recording* (more of the owner's own speech, about as long as the clone's probe). The clone
 speaks probe sentences in each language; per owner and language the report gives, for the
