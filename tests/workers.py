@@ -31,6 +31,40 @@ def worker_env(settings, connection, media: Path, **overrides: str) -> dict[str,
                 STORAGE_LOCAL_ROOT=str(media), PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'platform'}", **overrides)
 
 
+def killable_workers(settings, connection, media: Path, queue: str) -> dict[str, str]:
+    """Set the test up for real workers on ``queue`` (Redis broker, PostgreSQL), skipping it elsewhere.
+
+    Messages an earlier run's killed worker left unacknowledged would be redelivered to this test's
+    workers first, so the queue starts empty. Returns the workers' environment (short lease, a reaper
+    every second).
+    """
+    import pytest
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis") or connection.vendor != "postgresql":
+        pytest.skip("needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL), as on CI")
+    from voicegate.celery import app
+
+    forget_messages(broker, queue)
+    env = worker_env(settings, connection, media, SYNTHESIS_LEASE_S="3", SYNTHESIS_REAPER_INTERVAL_S="1")
+    settings.CELERY_BROKER_URL = broker
+    app.conf.broker_url, app.conf.task_always_eager = broker, False
+    return env
+
+
+def release_workers(queue: str, killed: subprocess.Popen, *others: subprocess.Popen | None) -> None:
+    """Undo :func:`killable_workers`: the killed worker surely gone, the others stopped, jobs in-process
+    again, an empty queue."""
+    from voicegate.celery import app
+
+    stop_worker(killed, signal.SIGKILL)
+    for worker in others:
+        if worker is not None:
+            stop_worker(worker)
+    app.conf.task_always_eager = True
+    forget_messages(os.environ.get("CELERY_BROKER_URL", ""), queue)
+
+
 def start_worker(env: dict[str, str], queue: str, *, slow: bool) -> subprocess.Popen:
     module = ["-m", "tests.slow_worker"] if slow else ["-m", "celery", "-A", "voicegate", "worker"]
     return subprocess.Popen([sys.executable, *module, "-Q", queue, "-c", "1", "--pool", "solo",

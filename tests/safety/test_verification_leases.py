@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 
 import pytest
@@ -13,7 +12,7 @@ from django.utils import timezone
 
 from safety import services
 from safety.models import ModerationItem, Verification, VerificationStatus
-from tests.workers import forget_messages, start_worker, stop_worker, wait_for, worker_env
+from tests.workers import killable_workers, release_workers, start_worker, stop_worker, wait_for
 from voicegate.audit.models import AuditEntry
 
 from .conftest import RATE, wav
@@ -107,16 +106,8 @@ def test_a_verification_whose_worker_is_killed_completes_once_on_a_new_worker(te
     """SIGKILL the default-queue worker mid-verification; a new worker reaps the expired lease and finishes it once."""
     from django.db import connection
 
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    if not broker.startswith("redis") or connection.vendor != "postgresql":
-        pytest.skip("needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL), as on CI")
-    from voicegate.celery import app
-
-    forget_messages(broker, "default")
-    env = worker_env(settings, connection, tmp_path / "media", SYNTHESIS_LEASE_S="3", SYNTHESIS_REAPER_INTERVAL_S="1")
-    settings.CELERY_BROKER_URL = broker
+    env = killable_workers(settings, connection, tmp_path / "media", "default")
     settings.VERIFY_SYNC_SECONDS = 1
-    app.conf.broker_url, app.conf.task_always_eager = broker, False
     slow = start_worker(env, "default", slow=True)  # pauses 30 s before examining the clip
     fresh = None
     try:
@@ -135,8 +126,4 @@ def test_a_verification_whose_worker_is_killed_completes_once_on_a_new_worker(te
         assert AuditEntry.objects.filter(action="verification.requeued", target_id=str(done.pk)).count() == 1
         assert not (tmp_path / "media" / upload_name).exists()
     finally:
-        stop_worker(slow, signal.SIGKILL)
-        if fresh is not None:
-            stop_worker(fresh)
-        app.conf.task_always_eager = True
-        forget_messages(broker, "default")
+        release_workers("default", slow, fresh)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 
 import pytest
@@ -14,7 +13,7 @@ from synthesis import services
 from synthesis.models import Generation, GenerationStatus
 from tests.synthesis.test_pipeline_support import *  # noqa: F401,F403  (fixtures)
 from tests.synthesis.test_pipeline_support import grant, stored_outputs
-from tests.workers import forget_messages, start_worker, stop_worker, wait_for, worker_env
+from tests.workers import killable_workers, release_workers, start_worker, stop_worker, wait_for
 from voicegate.audit.models import AuditEntry
 
 KOREAN = "안녕하세요. 오늘은 날씨가 좋습니다. 우리는 공원에 갑니다. 저녁에는 집에 돌아옵니다. 내일 또 만나요. 감사합니다."
@@ -109,18 +108,8 @@ def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voi
     """SIGKILL the whole worker mid-job; a new worker reaps the expired lease and finishes the job, once."""
     from django.db import connection
 
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    if not broker.startswith("redis") or connection.vendor != "postgresql":
-        pytest.skip("needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL), as on CI")
-    from voicegate.celery import app
-
-    # Messages an earlier run's killed worker left unacknowledged on the broker would be redelivered to
-    # this test's workers first: start from an empty synthesis queue.
-    forget_messages(broker, "synthesis")
+    env = killable_workers(settings, connection, tmp_path / "media", "synthesis")
     grant(voice, languages=("ko",))  # Korean is spoken by espeak-ng: no enrollment needed
-    env = worker_env(settings, connection, tmp_path / "media", SYNTHESIS_LEASE_S="3", SYNTHESIS_REAPER_INTERVAL_S="1")
-    settings.CELERY_BROKER_URL = broker
-    app.conf.broker_url, app.conf.task_always_eager = broker, False
     slow = start_worker(env, "synthesis", slow=True)
     fresh = None
     try:
@@ -137,8 +126,4 @@ def test_a_job_whose_worker_is_killed_completes_once_on_a_new_worker(tenant, voi
         assert AuditEntry.objects.filter(action="synthesis.completed", target_id=str(done.pk)).count() == 1
         assert AuditEntry.objects.filter(action="synthesis.requeued", target_id=str(done.pk)).count() == 1
     finally:
-        stop_worker(slow, signal.SIGKILL)
-        if fresh is not None:
-            stop_worker(fresh)
-        app.conf.task_always_eager = True
-        forget_messages(broker, "synthesis")
+        release_workers("synthesis", slow, fresh)
