@@ -87,6 +87,7 @@ class DetectorModel:
     miss_rate: float
     false_alarm_rate: float
     version: str
+    front_end: str = "whisper"  # "whisper", "artifacts" (artifacts.py) or "both" joined
 
     def window_logits(self, features: np.ndarray) -> np.ndarray:
         return ((features - self.mean) / self.scale) @ self.coef + self.intercept
@@ -98,7 +99,28 @@ class DetectorModel:
     def describe(self, threshold: float) -> dict[str, Any]:
         return {"name": MODEL_NAME, "version": self.version, "threshold": round(threshold, 4),
                 "miss_rate": round(self.miss_rate, 4), "false_alarm_rate": round(self.false_alarm_rate, 4),
-                "front_end": f"whisper-base encoder layers {list(self.layers)}, 1 s windows"}
+                "front_end": self.front_end_description}
+
+    @property
+    def front_end_description(self) -> str:
+        encoder = f"whisper-base encoder layers {list(self.layers)}"
+        from .artifacts import VERSION
+
+        described = {"whisper": encoder, "artifacts": f"{VERSION} (LFCC, phase, cepstral peak)",
+                     "both": f"{encoder} + {VERSION} (LFCC, phase, cepstral peak)"}[self.front_end]
+        return f"{described}, 1 s windows"
+
+    def features(self, audio16k: np.ndarray):
+        """(window features, window starts, speech share per window, encoder statistics) of level-normalised audio."""
+        from . import artifacts as A
+        from . import features as F
+
+        stats = F.half_stats(audio16k, depth=max(self.layers) + 1)
+        feats, starts, speech = F.window_features(stats, self.layers)
+        if self.front_end != "whisper":
+            extra = A.window_features(A.half_sums(audio16k))[: feats.shape[0]]
+            feats = extra if self.front_end == "artifacts" else np.concatenate([feats, extra], axis=1)
+        return feats, starts, speech, stats
 
 
 @lru_cache(maxsize=2)
@@ -112,7 +134,8 @@ def load_model(path: str = str(WEIGHTS)) -> DetectorModel:
                              threshold=float(data["threshold"]), layers=tuple(int(v) for v in data["layers"]),
                              min_speech=float(data["min_speech"]), miss_rate=float(data["miss_rate"]),
                              false_alarm_rate=float(data["false_alarm_rate"]),
-                             version=hashlib.sha256(raw).hexdigest()[:12])
+                             version=hashlib.sha256(raw).hexdigest()[:12],
+                             front_end=str(data["front_end"]) if "front_end" in data.files else "whisper")
 
 
 def _analysed_blocks(samples: np.ndarray, rate: int, max_seconds: float) -> list[tuple[int, np.ndarray]]:
@@ -141,10 +164,9 @@ def detect_synthetic(samples: np.ndarray, sample_rate: int, *, threshold: float 
     speech_seconds = 0.0
     analysed = 0.0
     for offset, block in _analysed_blocks(audio, F.RATE, max_seconds):
-        stats = F.half_stats(F.normalise_level(block), depth=max(model.layers) + 1)
+        feats, starts, speech, stats = model.features(F.normalise_level(block))
         speech_seconds += float(stats.speech.sum()) * F.HALF_SECONDS
         analysed += block.size / F.RATE
-        feats, starts, speech = F.window_features(stats, model.layers)
         window_logits = model.window_logits(feats)
         probabilities = model.probability(window_logits)
         base = offset / F.RATE

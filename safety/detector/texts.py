@@ -102,6 +102,8 @@ TEXTS: dict[str, tuple[str, ...]] = {
     "nl": ("De trein naar Amsterdam vertrekt over tien minuten.", "We hebben gisteren heerlijk gefietst langs de rivier."),
     "pl": ("Jutro rano pojedziemy na targ po świeże warzywa.", "Proszę czekać, konsultant wkrótce odbierze połączenie."),
     "cs": ("Zítra ráno pojedeme vlakem do hor.", "Prosím, vydržte, operátor vás brzy spojí."),
+    "ca": ("Demà al matí anirem al mercat a comprar verdures fresques.", "Si us plau, espereu, un operador us atendrà aviat.",
+           "El tren cap a la costa surt de la via quatre a dos quarts de deu."),
     "tr": ("Yarın sabah erkenden yola çıkacağız.", "Lütfen hatta kalın, kısa süre içinde bağlanacaksınız."),
     "ko": ("오늘은 날씨가 정말 좋네요.", "잠시만 기다려 주시면 상담원이 연결됩니다."),
     "vi": ("Hôm nay trời rất đẹp, chúng ta đi dạo nhé.", "Xin vui lòng giữ máy, nhân viên sẽ trả lời ngay."),
