@@ -182,3 +182,23 @@ def test_a_human_clip_through_the_training_chain_is_still_human(chain):
         altered = corpus.transcode(clip, codec, bitrate)
     score = detect_synthetic(altered, RATE)
     assert score.judged and not score.detected, (chain, score.probability)
+
+
+def test_the_artifact_front_end_sees_the_phase_a_griffin_lim_resynthesis_loses():
+    """The second front end (safety/detector/artifacts.py) measures what a log-mel encoder cannot:
+    the partials of a real recording keep steady phase, a Griffin-Lim resynthesis of the same
+    recording (same magnitudes, estimated phase) does not."""
+    from safety.detector import artifacts, corpus
+    from safety.detector import features as F
+
+    original = F.normalise_level(human_speech("kristoff"))
+    resynthesised = F.normalise_level(corpus._griffin_lim(original, np.random.default_rng(0)))
+    acceleration = slice(2 * artifacts.LFCC_COEFFICIENTS, 2 * artifacts.LFCC_COEFFICIENTS + artifacts.PHASE_BANDS)
+    means = []
+    for clip in (original, resynthesised):
+        values, active = artifacts.frame_values(clip)
+        assert values.shape[1] == artifacts.WIDTH and active.any()
+        means.append(float(values[active, acceleration].mean()))
+    assert means[1] > means[0] * 1.2, means
+    windows = artifacts.window_features(artifacts.half_sums(original))
+    assert windows.shape == (int(np.ceil(original.size / 8000)) - 1, 2 * artifacts.WIDTH)
