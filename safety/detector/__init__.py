@@ -103,11 +103,11 @@ class DetectorModel:
 
     @property
     def front_end_description(self) -> str:
-        encoder = f"whisper-base encoder layers {list(self.layers)}"
         from .artifacts import VERSION
 
-        described = {"whisper": encoder, "artifacts": f"{VERSION} (LFCC, phase, cepstral peak)",
-                     "both": f"{encoder} + {VERSION} (LFCC, phase, cepstral peak)"}[self.front_end]
+        encoder = f"whisper-base encoder layers {list(self.layers)}"
+        artifacts = f"{VERSION} (LFCC, phase, cepstral peak)"
+        described = {"whisper": encoder, "artifacts": artifacts, "both": f"{encoder} + {artifacts}"}[self.front_end]
         return f"{described}, 1 s windows"
 
     def features(self, audio16k: np.ndarray):
@@ -117,10 +117,8 @@ class DetectorModel:
 
         stats = F.half_stats(audio16k, depth=max(self.layers) + 1)
         feats, starts, speech = F.window_features(stats, self.layers)
-        if self.front_end != "whisper":
-            extra = A.window_features(A.half_sums(audio16k))[: feats.shape[0]]
-            feats = extra if self.front_end == "artifacts" else np.concatenate([feats, extra], axis=1)
-        return feats, starts, speech, stats
+        sums = A.half_sums(audio16k) if self.front_end != "whisper" else None
+        return A.join(self.front_end, feats, sums), starts, speech, stats
 
 
 @lru_cache(maxsize=2)

@@ -41,6 +41,7 @@ ACTIVE_FLOOR_DB = -35.0
 PEAK_FLOOR_DB = -40.0
 WIDTH = 2 * LFCC_COEFFICIENTS + 3 * PHASE_BANDS + 1  # values per frame
 VERSION = "artifacts-1"
+FRONT_ENDS = ("whisper", "artifacts", "both")  # the encoder's statistics, these, or both joined
 
 
 @dataclass(frozen=True)
@@ -164,3 +165,11 @@ def window_features(sums: HalfSums) -> np.ndarray:
     mean = total / n
     std = np.sqrt(np.maximum(square / n - np.square(mean), 0))
     return np.concatenate([mean, std], axis=1).astype(np.float32)
+
+
+def join(front_end: str, encoder_windows: np.ndarray, sums: HalfSums | None) -> np.ndarray:
+    """The classifier's input per window for ``front_end`` (one of FRONT_ENDS), as trained and as run."""
+    if front_end == "whisper":
+        return encoder_windows
+    extra = window_features(sums)[: encoder_windows.shape[0]]
+    return extra if front_end == "artifacts" else np.concatenate([encoder_windows, extra], axis=1)

@@ -450,10 +450,7 @@ def _espeak_loader(text, words, voice, wpm, pitch, seed) -> Callable[[], np.ndar
             samples, rate = sf.read(io.BytesIO(out), dtype="float32")
             return to_mono(np.atleast_2d(samples.T).T), int(rate)
 
-        if words:
-            pieces = [prepare(*say(w)) for w in words]
-            return F.normalise_level(join(pieces, np.random.default_rng(seed)))
-        return prepare(*say(text))
+        return _spoken(say, text, words, seed)
     return load
 
 
@@ -508,11 +505,17 @@ def _classic_loader(engine, voice, text, words, stretch, pitch, seed) -> Callabl
                 samples, rate = sf.read(out, dtype="float32", always_2d=True)
             return to_mono(samples), int(rate)
 
-        if words:
-            pieces = [prepare(*say(w)) for w in words]
-            return F.normalise_level(join(pieces, np.random.default_rng(seed)))
-        return prepare(*say(text))
+        return _spoken(say, text, words, seed)
     return load
+
+
+def _spoken(say: Callable[[str], tuple[np.ndarray, int]], text: str, words: list[str] | None,
+            seed: int) -> np.ndarray:
+    """A command-line engine's sentence, or its word list spoken one by one and joined with pauses."""
+    if words:
+        pieces = [prepare(*say(w)) for w in words]
+        return F.normalise_level(join(pieces, np.random.default_rng(seed)))
+    return prepare(*say(text))
 
 
 def resynthesis_clips(human: list[Clip], family: str, *, count: int, seed: int = 4) -> list[Clip]:

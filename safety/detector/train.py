@@ -32,7 +32,6 @@ import numpy as np
 
 logger = logging.getLogger("safety.detector.train")
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-FRONT_ENDS = ("whisper", "artifacts", "both")
 # Families that are one generator: this platform's outputs are Kokoro's, so Kokoro is left out
 # with them. The "voicegate" row (Kokoro still seen) is reported, not counted as an unseen family.
 LEAVE_OUT = {"kokoro": ("kokoro", "voicegate")}
@@ -138,10 +137,7 @@ def windows(stats: dict, layers: tuple[int, ...], front_end: str = "whisper") ->
 
     half = HalfStats(stats["mean"].astype(np.float32), stats["square"].astype(np.float32), stats["speech"])
     feats, _, speech = window_features(half, layers)
-    if front_end == "whisper":
-        return feats, speech
-    extra = A.window_features(stats["artifacts"])[: feats.shape[0]]
-    return (extra if front_end == "artifacts" else np.concatenate([feats, extra], axis=1)), speech
+    return A.join(front_end, feats, stats["artifacts"]), speech
 
 
 def speech_windows(clips, table, view: View, min_speech: float):
@@ -279,6 +275,8 @@ def evaluate(clips, tables, view: View, args, threshold_quantile: float) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import artifacts as A  # plain NumPy, no Django
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("VOICEGATE_MODEL_CACHE",
                                                                            Path.home() / ".cache" / "voicegate"))
@@ -287,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     # Chosen by leave-one-generator-out runs (MODEL_CARD.md): the first three blocks held-out humans
     # flag least, and the encoder can stop after block 3 at run time.
     parser.add_argument("--layers", default="0,1,2")
-    parser.add_argument("--front-end", choices=FRONT_ENDS, default="whisper",
+    parser.add_argument("--front-end", choices=A.FRONT_ENDS, default="whisper",
                         help="the encoder's statistics, the artifact features (artifacts.py), or both joined")
     parser.add_argument("--c", type=float, default=0.001, help="inverse L2 strength of the logistic regression")
     parser.add_argument("--min-speech", type=float, default=0.5)
