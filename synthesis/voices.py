@@ -59,8 +59,11 @@ class StockVoicesUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class StockVoice:
-    """A stock Kokoro voice: no owner, no consent needed; labelled 'stock voice' wherever it is offered."""
+class VoiceName:
+    """What a Kokoro voice's name says (language, gender) and the label its profile carries.
+
+    The product's stock voice (what the API and studio list) is synthesis.stock.StockVoice.
+    """
 
     name: str
     language: str  # engine language code (en, en-gb, zh, ja, es, fr, hi, it, pt)
@@ -72,12 +75,12 @@ class StockVoice:
         return f"stock voice {self.name} ({self.language_name}, {self.gender})"
 
 
-def describe(name: str) -> StockVoice:
+def describe(name: str) -> VoiceName:
     """A voice's language and gender from its name (``zm_yunxi`` -> Mandarin, male)."""
     if len(name) < 3 or name[2] != "_" or name[0] not in LANGUAGE_PREFIXES or name[1] not in GENDERS:
         raise ValueError(f"{name!r} is not a Kokoro voice name (like af_heart: language letter, f/m, _, name)")
     code, language_name = LANGUAGE_PREFIXES[name[0]]
-    return StockVoice(name, code, language_name, GENDERS[name[1]])
+    return VoiceName(name, code, language_name, GENDERS[name[1]])
 
 
 def cache_dir() -> Path:
@@ -187,14 +190,15 @@ def stock_packs() -> dict[str, np.ndarray]:
         return _japanese_wheel_packs()
 
 
-def stock_voices() -> list[StockVoice]:
+def named_voices() -> list[VoiceName]:
+    """Every stock pack the engine has, described by its name."""
     return [describe(name) for name in stock_packs()]
 
 
 def voices_for(language: str, gender: str | None = None) -> list[str]:
     """Stock voices native to ``language`` (en also takes en-gb voices last), optionally of one gender."""
     base = "en" if language == "en-gb" else language
-    chosen = [v for v in stock_voices() if v.language == language or (base == "en" and v.language.startswith("en"))]
+    chosen = [v for v in named_voices() if v.language == language or (base == "en" and v.language.startswith("en"))]
     chosen.sort(key=lambda v: v.language != language)
     return [v.name for v in chosen if gender is None or v.gender == gender]
 

@@ -456,7 +456,10 @@ def _espeak_loader(text, words, voice, wpm, pitch, seed) -> Callable[[], np.ndar
 
 def install_classic_tts() -> None:
     """Flite and Festival with the voices above (Debian packages), when they are missing."""
-    if shutil.which("flite") and shutil.which("text2wave") and Path("/usr/share/festival/voices/catalan").exists():
+    voices = Path("/usr/share/festival/voices")
+    festival_voices = {voice for _, engine, voice, _ in CLASSIC_VOICES if engine == "festival"}
+    if (shutil.which("flite") and shutil.which("text2wave")
+            and all(any(voices.glob(f"*/{voice}")) for voice in festival_voices)):
         return
     if os.geteuid() != 0:
         raise RuntimeError("install as root: apt-get install " + " ".join(CLASSIC_TTS_PACKAGES))

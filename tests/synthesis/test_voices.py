@@ -66,7 +66,7 @@ def test_the_engine_offers_every_stock_voice_labelled_as_such():
     voices.stock_packs.cache_clear()
     profile = stock_profile("zf_xiaobei")
     assert profile.metadata["label"].startswith("stock voice zf_xiaobei")
-    assert profile.metadata["language"] == "zh" and len(voices.stock_voices()) == 54
+    assert profile.metadata["language"] == "zh" and len(voices.named_voices()) == 54
     with pytest.raises(ValueError, match="unknown stock voice"):
         stock_profile("xx_nobody")
 
