@@ -101,6 +101,12 @@ _COARSE_KEEP = 5  # coarse warps refined
 _FINE_DECODES = 4  # refined variants (of the 20 around each coarse warp) decoded, by their sync score
 _FINE_OFFSETS = (-1.5, -0.5, 0.5, 1.5)  # frames of anchor shift tried in refinement: the coarse phases' gaps
 _IDENTITY_SHARE = 0.5  # share of the 1e-6 false-positive budget kept by the unwarped search
+# Readings of each fine warp that changes frequency: the scaled band edges on the received STFT power,
+# and a second STFT of the waveform resampled so its spectrum is back on the original bins (a pitch
+# shift smears a band's edge bins across its neighbours in the first reading, not in the second).
+_READINGS = 2
+_SECOND_READS = 2  # of the _FINE_DECODES best variants of a coarse warp, the first this many are re-read
+_RESAMPLE_DENOMINATOR = 400  # rational approximation of a frequency scale: < 1e-5 relative error
 
 _WINDOW = np.hanning(N_FFT + 1)[:-1]  # periodic Hann; at hop N/4, sum of squares is 1.5
 _OLA_NORM = float(np.sum(_WINDOW ** 2) / HOP)
@@ -505,6 +511,7 @@ def _phasors(tiles: np.ndarray) -> np.ndarray:
     return _reliability(tiles) * np.exp(2j * np.pi * _ratio_db(tiles) / STEPS_DB)
 
 
+
 def _window_starts(n_columns: int, step: int = _WINDOW_STEP) -> np.ndarray:
     if n_columns <= _WINDOW_COLUMNS:
         return np.array([0])
@@ -610,7 +617,7 @@ def detect(audio: np.ndarray, sample_rate: int, *, key: bytes = DEFAULT_KEY) -> 
     unwarped = _detect_unwarped(_band_energy(spectrum), layout)
     if unwarped.detected:
         return unwarped
-    warped = _detect_warped(power, layout)
+    warped = _detect_warped(x8, power, layout)
     return warped if warped.detected or warped.z_score > unwarped.z_score else unwarped
 
 
@@ -641,20 +648,34 @@ def _detect_unwarped(band_energy: np.ndarray, layout: _Layout) -> Detection:
     return best
 
 
-def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
+def _resampled_power(x8: np.ndarray, freq_scale: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """STFT power (float64) of ``x8`` resampled by ``ratio`` ~ ``freq_scale``, so a spectrum scaled by
+    ``freq_scale`` is back on the original bins (and the clip ``ratio`` times longer); its cumulative
+    sum over bins (for :func:`_scaled_band_energy`), and ``ratio``."""
+    ratio = Fraction(freq_scale).limit_denominator(_RESAMPLE_DENOMINATOR)
+    spectrum = _stft(resample_poly(x8, ratio.numerator, ratio.denominator))
+    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float64)
+    cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
+    return power, cumulative, float(ratio)
+
+
+def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detection:
     """Coarse-to-fine search over the warp grid, holding the rest of the false-positive budget.
 
     Coarse: every 1% warp, four tile phases, the best sync alignment of each. Fine: around each of
     the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
     sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
-    the _FINE_DECODES of these with the best whole-clip sync are decoded. The union bound counts
-    every fine warp x anchor window x coarse phase x offset x shift x window run x codeword,
-    whether or not the search visited it.
+    the _FINE_DECODES of these with the best whole-clip sync are decoded, and those whose warp scales
+    frequency are read and decoded a second time from the waveform resampled back onto the original
+    bins (_READINGS). The union bound counts every fine warp x reading x
+    anchor window x coarse phase x offset x shift x window run x codeword, whether or not the search
+    visited it.
     """
     # Float64 sums: a quiet band's energy is a difference of two large running totals.
     power = power.astype(np.float64)
     cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
     bands = functools.lru_cache(maxsize=None)(lambda freq_scale: _scaled_band_energy(power, cumulative, freq_scale))
+    resampled = functools.lru_cache(maxsize=None)(lambda freq_scale: _resampled_power(x8, freq_scale))
     coarse: list[tuple[float, _Warp, _Hypothesis, np.ndarray]] = []
     for warp in _warp_grid(_COARSE_EVERY):
         retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
@@ -667,9 +688,10 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
     # anchored re-reading below can lengthen it by a fraction of a percent and a frame or two.
     longest = 1.01 * (power.shape[0] + 3) / min(warp.time_scale for warp in _warp_grid())
     n_windows = len(_window_starts(int(longest) // FRAMES_PER_TILE))
-    # + 1: a fine step may land on the identity.
-    hypotheses = ((len(_warp_grid()) + 1) * n_windows * len(_COARSE_PHASES) * len(_FINE_OFFSETS) / FRAMES_PER_TILE
-                  * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
+    # + 1: a fine step may land on the identity. Both readings of a warp give the same original
+    # timeline (the resampled clip's length and time scale are both `ratio` times the received ones).
+    hypotheses = ((len(_warp_grid()) + 1) * _READINGS * n_windows * len(_COARSE_PHASES) * len(_FINE_OFFSETS)
+                  / FRAMES_PER_TILE * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
     threshold = _threshold_z(hypotheses)
     coarse.sort(key=lambda entry: -entry[0])
     best_result: Detection | None = None
@@ -683,16 +705,23 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
             fine = _Warp(warp.line, k)
             for offset in _FINE_OFFSETS:
                 retimed = _retimed(bands(fine.freq_scale), fine.time_scale, pivot, received + offset)
-                z = _phasors(_tile_energy(retimed, hyp.phase))
-                fine_starts = _window_starts(z.shape[0])
-                window = int(np.argmin(np.abs(fine_starts - starts[hyp.window])))
-                # Ranked by the sync over the whole clip: the anchored window alone is too noisy a guide.
-                sync = _sync_z(z, hyp.shift, layout)
-                variants.append((sync, fine, offset, z, fine_starts, window))
+                variants.append(_variant(retimed, hyp, starts, layout, fine, received + offset))
         variants.sort(key=lambda variant: -variant[0])
-        for sync, fine, offset, z, fine_starts, window in variants[:_FINE_DECODES]:
-            # Original frame m was received at (received + offset) + (m - pivot) * time_scale.
-            timeline = (fine.time_scale, (received + offset - pivot * fine.time_scale) * HOP / INTERNAL_RATE)
+        decoded = []
+        for rank, variant in enumerate(variants[:_FINE_DECODES]):
+            decoded.append(variant)
+            fine, anchor = variant[1], variant[5]
+            if fine.freq_scale != 1.0 and rank < _SECOND_READS:
+                # The second reading: the clip resampled by the coarse warp's frequency scale (once per
+                # coarse warp), the fine warp's residual undone on its power by scaled band edges. The
+                # resampled clip is `ratio` times longer, so received frame r is its frame r x ratio.
+                power_r, cumulative_r, ratio = resampled(warp.freq_scale)
+                stretched = _scaled_band_energy(power_r, cumulative_r, fine.freq_scale / ratio)
+                retimed = _retimed(stretched, fine.time_scale * ratio, pivot, anchor * ratio)
+                decoded.append(_variant(retimed, hyp, starts, layout, fine, anchor))
+        for sync, fine, z, fine_starts, window, anchor in decoded:
+            # Original frame m was received at anchor + (m - pivot) * time_scale.
+            timeline = (fine.time_scale, (anchor - pivot * fine.time_scale) * HOP / INTERNAL_RATE)
             result = _decode_hypothesis(z, _Hypothesis(hyp.phase, hyp.shift, window, sync), layout, fine_starts,
                                         hypotheses, threshold, fine, timeline)
             if best_result is None or (result.detected, result.z_score) > (best_result.detected, best_result.z_score):
@@ -702,6 +731,17 @@ def _detect_warped(power: np.ndarray, layout: _Layout) -> Detection:
     if best_result is None:
         return Detection(False, 0.0, None)
     return best_result
+
+
+def _variant(retimed: np.ndarray, hyp: _Hypothesis, starts: np.ndarray, layout: _Layout, fine: _Warp,
+             anchor: float) -> tuple:
+    """One re-anchored reading of the coarse alignment ``hyp``: (whole-clip sync, warp, phasors,
+    windows, the window nearest the coarse one, the received frame of the anchor)."""
+    z = _phasors(_tile_energy(retimed, hyp.phase))
+    fine_starts = _window_starts(z.shape[0])
+    window = int(np.argmin(np.abs(fine_starts - starts[hyp.window])))
+    # Ranked by the sync over the whole clip: the anchored window alone is too noisy a guide.
+    return _sync_z(z, hyp.shift, layout), fine, z, fine_starts, window, anchor
 
 
 def _decode_hypothesis(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, starts: np.ndarray,
