@@ -497,7 +497,7 @@ def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     """``np.percentile(values, qs)`` (linear interpolation) from one partial sort: the detector calls
     it for every tile phase of every warp, where np.percentile's own overhead was 10% of the search."""
     positions = [q / 100.0 * (values.size - 1) for q in qs]
-    below = [int(math.floor(position)) for position in positions]
+    below = [math.floor(position) for position in positions]
     above = [min(b + 1, values.size - 1) for b in below]
     ordered = np.partition(values, sorted(set(below + above)))
     return [float(ordered[b] + (ordered[a] - ordered[b]) * (position - b))
@@ -520,7 +520,6 @@ def _reliability(tiles: np.ndarray) -> np.ndarray:
 
 def _phasors(tiles: np.ndarray) -> np.ndarray:
     return _reliability(tiles) * np.exp(2j * np.pi * _ratio_db(tiles) / STEPS_DB)
-
 
 
 def _window_starts(n_columns: int, step: int = _WINDOW_STEP) -> np.ndarray:
@@ -665,9 +664,14 @@ def _resampled_power(x8: np.ndarray, freq_scale: float) -> tuple[np.ndarray, np.
     sum over bins (for :func:`_scaled_band_energy`), and ``ratio``."""
     ratio = Fraction(freq_scale).limit_denominator(_RESAMPLE_DENOMINATOR)
     spectrum = _stft(resample_poly(x8, ratio.numerator, ratio.denominator))
-    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float64)
-    cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
-    return power, cumulative, float(ratio)
+    return *_power_and_cumulative(spectrum.real ** 2 + spectrum.imag ** 2), float(ratio)
+
+
+def _power_and_cumulative(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Power as float64 (a quiet band's energy is a difference of two large running totals) and its
+    sum over bins with a leading column of zeros, as :func:`_scaled_band_energy` reads them."""
+    power = power.astype(np.float64)
+    return power, np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
 
 
 def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detection:
@@ -682,9 +686,7 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
     anchor window x coarse phase x offset x shift x window run x codeword, whether or not the search
     visited it.
     """
-    # Float64 sums: a quiet band's energy is a difference of two large running totals.
-    power = power.astype(np.float64)
-    cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
+    power, cumulative = _power_and_cumulative(power)
     bands = functools.lru_cache(maxsize=None)(lambda freq_scale: _scaled_band_energy(power, cumulative, freq_scale))
     resampled = functools.lru_cache(maxsize=None)(lambda freq_scale: _resampled_power(x8, freq_scale))
     coarse: list[tuple[float, _Warp, _Hypothesis, np.ndarray]] = []
