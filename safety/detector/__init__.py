@@ -111,14 +111,20 @@ class DetectorModel:
         return f"{described}, 1 s windows"
 
     def features(self, audio16k: np.ndarray):
-        """(window features, window starts, speech share per window, encoder statistics) of level-normalised audio."""
+        """(window features, window starts, speech share per window, speech share per half second) of
+        level-normalised audio. The encoder runs only when the front end reads it."""
         from . import artifacts as A
         from . import features as F
 
+        if self.front_end == "artifacts":
+            sums = A.half_sums(audio16k)
+            half_speech = F.speech_share(audio16k, sums.count.shape[0])
+            starts, speech = F.window_speech(half_speech)
+            return A.window_features(sums), starts, speech, half_speech
         stats = F.half_stats(audio16k, depth=max(self.layers) + 1)
         feats, starts, speech = F.window_features(stats, self.layers)
         sums = A.half_sums(audio16k) if self.front_end != "whisper" else None
-        return A.join(self.front_end, feats, sums), starts, speech, stats
+        return A.join(self.front_end, feats, sums), starts, speech, stats.speech
 
 
 @lru_cache(maxsize=2)
@@ -162,8 +168,8 @@ def detect_synthetic(samples: np.ndarray, sample_rate: int, *, threshold: float 
     speech_seconds = 0.0
     analysed = 0.0
     for offset, block in _analysed_blocks(audio, F.RATE, max_seconds):
-        feats, starts, speech, stats = model.features(F.normalise_level(block))
-        speech_seconds += float(stats.speech.sum()) * F.HALF_SECONDS
+        feats, starts, speech, half_speech = model.features(F.normalise_level(block))
+        speech_seconds += float(half_speech.sum()) * F.HALF_SECONDS
         analysed += block.size / F.RATE
         window_logits = model.window_logits(feats)
         probabilities = model.probability(window_logits)

@@ -108,10 +108,13 @@ def window_features(stats: HalfStats, layers: tuple[int, ...]) -> tuple[np.ndarr
     if mean.shape[0] >= 2:
         mean = (mean[:-1] + mean[1:]) / 2
         square = (square[:-1] + square[1:]) / 2
-        speech = (stats.speech[:-1] + stats.speech[1:]) / 2
-    else:
-        speech = stats.speech
     std = np.sqrt(np.maximum(square - np.square(mean), 1e-8))
     features = np.concatenate([mean.reshape(mean.shape[0], -1), std.reshape(std.shape[0], -1)], axis=1)
-    starts = np.arange(features.shape[0]) * HALF_SECONDS
+    starts, speech = window_speech(stats.speech)
     return features.astype(np.float32), starts, speech
+
+
+def window_speech(half_speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(window start seconds, speech share per window) of the one-second windows over these halves."""
+    speech = (half_speech[:-1] + half_speech[1:]) / 2 if half_speech.shape[0] >= 2 else half_speech
+    return np.arange(speech.shape[0]) * HALF_SECONDS, speech
