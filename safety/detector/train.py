@@ -309,6 +309,12 @@ def rates(scores: dict[str, float], clips, threshold: float) -> dict[str, dict]:
     return out
 
 
+def fit_without(fit_part, family: str, table, view: View, *, c: float, min_speech: float):
+    """(model fitted on the fit part without family G and what is left out with it, that tuple)."""
+    leave_out = LEAVE_OUT.get(family, (family,))
+    return fit([x for x in fit_part if x.family not in leave_out], table, view, c=c, min_speech=min_speech), leave_out
+
+
 def flagged(scores: dict[str, float], clips, threshold: float) -> float | None:
     values = np.asarray([scores[c.id] for c in clips if c.id in scores])
     return round(float(np.mean(values >= threshold)), 4) if values.size else None
@@ -326,9 +332,7 @@ def evaluate(clips, tables, view: View, args, threshold_quantile: float) -> dict
     logo = {}
     families = sorted({c.family for c in clips if c.label == 1})
     for number, family in enumerate(families, 1):
-        leave_out = LEAVE_OUT.get(family, (family,))
-        train_g = [c for c in fit_part if c.family not in leave_out]
-        model = fit(train_g, tables["clean"], view, c=args.c, min_speech=args.min_speech)
+        model, leave_out = fit_without(fit_part, family, tables["clean"], view, c=args.c, min_speech=args.min_speech)
         threshold = threshold_of(out_of_source_scores(fit_part, calib_part, tables["clean"], view, args,
                                                       leave_out=leave_out), threshold_quantile)
         target = [c for c in clips if c.family == family]
@@ -365,9 +369,7 @@ def select(clips, table, args, front_ends: list[str], cs: list[float]) -> list[d
             for family in sorted({x.family for x in clips if x.label == 1}):
                 if family in SEEN_GENERATOR_ROWS:
                     continue
-                leave_out = LEAVE_OUT.get(family, (family,))
-                model = fit([x for x in fit_part if x.family not in leave_out], table, view, c=c,
-                            min_speech=args.min_speech)
+                model, _ = fit_without(fit_part, family, table, view, c=c, min_speech=args.min_speech)
                 target = [x for x in clips if x.family == family]
                 s = clip_scores(model, target + calib_human, table, view, args.min_speech)
                 eers[family] = round(eer([s[x.id] for x in calib_human if x.id in s],
@@ -448,7 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     a, b = platt(cal_h, cal_s)
     out_of_source = out_of_source_scores(fit_part, calib_part, tables["clean"], view, args)
     threshold_logit = threshold_of(out_of_source, args.quantile)
-    threshold = float(1 / (1 + np.exp(-(a * threshold_logit + b))))
+    def probability(logit: float) -> float:
+        return float(1 / (1 + np.exp(-(a * logit + b))))
+
+    threshold = probability(threshold_logit)
     seen_eer, _ = eer(cal_h, cal_s)
     report["calibration"] = {"eer": round(seen_eer, 4), "human_clips": len(cal_h), "synthetic_clips": len(cal_s),
                              "platt": [a, b], "threshold_probability": round(threshold, 4),
@@ -456,11 +461,9 @@ def main(argv: list[str] | None = None) -> int:
                              "by_source": rates(scores, calib_part, threshold_logit),
                              "out_of_source_by_source": rates(out_of_source, [c for c in clips if c.split == "train"],
                                                               threshold_logit),
-                             "in_source_quantile_would_be": round(float(1 / (1 + np.exp(-(a * float(
-                                 np.quantile(cal_h, args.quantile)) + b)))), 4)}
+                             "in_source_quantile_would_be": round(probability(float(np.quantile(cal_h, args.quantile))), 4)}
     report["heldout_human"] = rates(scores, heldout, threshold_logit)
-    held_scores = [scores[c.id] for c in heldout if c.id in scores]
-    report["heldout_human_flagged"] = round(float(np.mean(np.asarray(held_scores) >= threshold_logit)), 4)
+    report["heldout_human_flagged"] = flagged(scores, heldout, threshold_logit)
     for condition in CONDITIONS[1:]:
         if condition in tables:
             cond_scores = clip_scores(model, clips, tables[condition], view, args.min_speech)
