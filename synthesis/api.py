@@ -142,8 +142,8 @@ class EnrollmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VoiceProfileArtifact
-        fields = ("id", "voice", "voice_name", "engine", "status", "progress", "error", "budget_s", "similarity",
-                  "baseline_similarity", "elapsed_s", "report", "created_at", "updated_at")
+        fields = ("id", "voice", "voice_name", "engine", "status", "progress", "progress_message", "error", "budget_s",
+                  "similarity", "baseline_similarity", "elapsed_s", "report", "created_at", "updated_at")
         read_only_fields = fields
 
 

@@ -143,6 +143,7 @@ class VoiceProfileArtifact(models.Model):
     engine = models.CharField(max_length=32, default="kokoro")
     status = models.CharField(max_length=16, choices=EnrollmentStatus.choices, default=EnrollmentStatus.QUEUED)
     progress = models.FloatField(default=0.0)
+    progress_message = models.CharField(max_length=200, blank=True, help_text="what the search is doing now")
     error = models.TextField(blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started this enrollment")

@@ -727,7 +727,8 @@ def _run_enrollment(artifact: VoiceProfileArtifact, artifact_id: Any,
         now = time.monotonic()
         if now - last_saved[0] > 1.0:  # a row update per second is plenty for a progress bar
             last_saved[0] = now
-            if not VoiceProfileArtifact.objects.filter(pk=artifact_id).update(progress=round(fraction, 3)):
+            if not VoiceProfileArtifact.objects.filter(pk=artifact_id).update(progress=round(fraction, 3),
+                                                                                progress_message=message[:200]):
                 raise GenerationCancelled("enrollment deleted (consent revoked or voice erased)")
 
     try:
@@ -756,7 +757,7 @@ def _run_enrollment(artifact: VoiceProfileArtifact, artifact_id: Any,
             locked.engine = result.profile.engine
             locked.status = EnrollmentStatus.READY
             locked.lease_expires_at = None
-            locked.progress = 1.0
+            locked.progress, locked.progress_message = 1.0, ""
             locked.similarity = round(float(result.similarity_after), 4)
             locked.baseline_similarity = round(float(result.similarity_before), 4)
             locked.elapsed_s = round(time.monotonic() - started, 2)

@@ -241,6 +241,8 @@ def quick_search(monkeypatch):
         calls.append({"clips": reference_clips, **kwargs})
         for fraction in (0.0, 0.5, 1.0):
             kwargs["progress"](fraction, "searching")
+            if fraction == 0.0:  # what a poller sees while the search runs
+                calls[-1]["seen"] = list(VoiceProfileArtifact.objects.values_list("progress", "progress_message"))
         return enrollment.EnrollmentResult(stock_profile("jf_alpha"), similarity_before=0.52, similarity_after=0.71,
                                            best_stock_voice="jf_alpha", evaluations=3)
 
@@ -264,6 +266,7 @@ def test_enrollment_job_builds_and_caches_a_profile_with_progress(tenant, voice,
     # the owner's stored reference clips, decoded, went into the search with the budget
     [call] = quick_search
     assert len(call["clips"]) == 2 and call["budget_s"] == 2 and call["language"] == "en"
+    assert call["seen"] == [(0.0, "searching")] and status["progress_message"] == ""  # what it did, then done
     artifact = VoiceProfileArtifact.objects.get(voice=voice)
     assert default_storage.exists(artifact.profile_file.name)
     assert services.load_profile(voice).metadata["stock_voice"] == "jf_alpha"

@@ -132,10 +132,12 @@ def test_voice_page_shows_enrollment_progress_then_each_judges_figures_beside_th
     page = client.get(reverse("web:voice", args=[voice.pk])).content.decode()
     assert "Not enrolled yet" in page
 
-    artifact = VoiceProfileArtifact.objects.create(voice=voice, status=EnrollmentStatus.RUNNING, progress=0.42)
+    artifact = VoiceProfileArtifact.objects.create(voice=voice, status=EnrollmentStatus.RUNNING, progress=0.42,
+                                                   progress_message="searching the voice (similarity 0.741)")
     status_url = reverse("web:voice-enrollment", args=[voice.pk])
     page = client.get(reverse("web:voice", args=[voice.pk])).content.decode()
     assert f'hx-get="{status_url}"' in page and 'value="0.420"' in page and "42%" in page  # polls while it runs
+    assert "searching the voice (similarity 0.741)" in page  # and says what the search is doing
 
     artifact.status, artifact.progress, artifact.elapsed_s = EnrollmentStatus.READY, 1.0, 61.0
     artifact.report = {"best_stock_voice": "af_heart", "judges": {
