@@ -734,8 +734,9 @@ def _run_enrollment(artifact: VoiceProfileArtifact, artifact_id: Any,
     try:
         _usable_consent(voice)
         clips = _reference_clips(voice)
-        result = enroll_voice(clips, budget_s=artifact.budget_s, progress=progress,
-                              language=_enrollment_language(voice))
+        language, languages = _enrollment_languages(voice)
+        result = enroll_voice(clips, budget_s=artifact.budget_s, progress=progress, language=language,
+                              languages=languages)
     except GenerationCancelled:
         return None
     except DomainError as exc:
@@ -782,13 +783,14 @@ def _run_enrollment(artifact: VoiceProfileArtifact, artifact_id: Any,
     return locked
 
 
-def _enrollment_language(voice: Voice) -> str:
+def _enrollment_languages(voice: Voice) -> tuple[str, list[str] | None]:
+    """The language to search the voice in, and the languages the consent covers: native prosody is
+    fitted for those only (a language the consent does not cover can never be synthesised, so its
+    share of the budget goes to the main search)."""
     record = ConsentRecord.objects.filter(voice=voice, status=ConsentStatus.VERIFIED).first()
     languages = list(getattr(record, "languages", None) or [])
-    for code in ("en", "zh", "ja"):
-        if code in languages:
-            return code
-    return "en"
+    main = next((code for code in ("en", "zh", "ja") if code in languages), "en")
+    return main, (languages or None)
 
 
 def _enrollment_failed(artifact_id: Any, message: str) -> VoiceProfileArtifact | None:

@@ -267,6 +267,7 @@ def test_enrollment_job_builds_and_caches_a_profile_with_progress(tenant, voice,
     [call] = quick_search
     assert len(call["clips"]) == 2 and call["budget_s"] == 2 and call["language"] == "en"
     assert call["seen"] == [(0.0, "searching")] and status["progress_message"] == ""  # what it did, then done
+    assert call["languages"] == ["en", "zh", "ja"]  # native prosody for each language the consent covers
     artifact = VoiceProfileArtifact.objects.get(voice=voice)
     assert default_storage.exists(artifact.profile_file.name)
     assert services.load_profile(voice).metadata["stock_voice"] == "jf_alpha"
@@ -336,3 +337,11 @@ def test_enrollment_needs_a_valid_consent(tenant, voice):
     response = tenant.producer.client.post(f"/api/v1/voices/{voice.pk}/enrollment/", {}, format="json")
     assert response.status_code == 403 and "consent" in response.json()["error"]
     assert not VoiceProfileArtifact.objects.filter(voice=voice).exists()
+
+
+def test_enrollment_fits_only_the_languages_the_consent_covers(tenant, voice, quick_search):
+    grant(voice, languages=("ja",))
+    artifact = services.start_enrollment(voice, tenant.producer.user, budget_s=2, run_now=True)
+    assert artifact.status == "ready", artifact.error
+    [call] = quick_search
+    assert call["language"] == "ja" and call["languages"] == ["ja"]  # no time spent on English or Mandarin
