@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-MODEL_NAME = "voicegate-synthetic-speech-1"
+MODEL_NAME = "voicegate-synthetic-speech-2"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.npz"
 MIN_SPEECH_SECONDS = 1.0
 MAX_ANALYSED_SECONDS = 60.0

@@ -42,7 +42,7 @@ def test_an_unmarked_kokoro_clip_is_likely_ai_generated(tenant, kokoro_clip):
     synthetic = report["synthetic_speech"]
     assert synthetic["detected"] is True and synthetic["judged"] is True
     assert synthetic["probability"] >= synthetic["model"]["threshold"]
-    assert synthetic["model"]["name"] == "voicegate-synthetic-speech-1" and synthetic["model"]["version"]
+    assert synthetic["model"]["name"] == "voicegate-synthetic-speech-2" and synthetic["model"]["version"]
     # where: per-window scores across the clip, and the suspicious seconds merged from them
     assert len(synthetic["segments"]) >= 10
     assert synthetic["segments"][-1]["end_s"] == pytest.approx(kokoro_clip.size / RATE, abs=0.6)
