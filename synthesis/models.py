@@ -151,7 +151,10 @@ class VoiceProfileArtifact(models.Model):
                                             help_text="renewed by the enrollment's worker; past it, it is reaped")
     budget_s = models.FloatField(default=300.0)
     profile_file = models.FileField(max_length=255, blank=True)
-    similarity = models.FloatField(null=True, blank=True, help_text="speaker similarity to held-out reference audio")
+    similarity = models.FloatField(null=True, blank=True,
+                                   help_text="Resemblyzer similarity of the enrolled voice, on calibration sentences "
+                                             "the owner never recorded, to the owner's reference clips (the other "
+                                             "judges' figures are in report)")
     baseline_similarity = models.FloatField(null=True, blank=True, help_text="best stock voice, same measure")
     report = models.JSONField(default=dict, blank=True)
     elapsed_s = models.FloatField(null=True, blank=True)
