@@ -142,6 +142,21 @@ def load_model(path: str = str(WEIGHTS)) -> DetectorModel:
                              front_end=str(data["front_end"]) if "front_end" in data.files else "whisper")
 
 
+def warm() -> None:
+    """Load the weights, the encoder and the VAD now, in the calling thread (each loader runs once).
+
+    Verification runs the detector in a second thread beside the other checks; loading the models
+    there, while the first thread loads its own, stalled a fresh Celery worker.
+    """
+    from consent import vad
+    from voicegate import whisper
+
+    load_model()
+    whisper.encoder()
+    whisper._features()
+    vad._model()
+
+
 def _analysed_blocks(samples: np.ndarray, rate: int, max_seconds: float) -> list[tuple[int, np.ndarray]]:
     """(offset, audio) blocks: the whole clip, or evenly spread 10 s blocks of a long one."""
     limit = int(max_seconds * rate)
