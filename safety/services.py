@@ -301,7 +301,9 @@ def examine_clip(data: bytes, *, organisation=None, filename: str = "",
     samples, rate = decoded.samples, decoded.sample_rate
     # The synthetic-speech detector reads only the samples (no database), and its encoder and the
     # watermark/fingerprint searches spend their time in torch and NumPy/SciPy kernels that release
-    # the GIL: run it beside the other checks (a 10 s clip: about 1.0 s -> 0.7 s on 2 cores).
+    # the GIL: run it beside the other checks (bench/verify.py, a 10 s clip on 2 cores: 1.02 s one after
+    # the other, 0.92-0.97 s so). Its models are loaded here first: loaded in both threads at once, they
+    # stalled a fresh Celery worker.
     warm_detector()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synthetic-speech") as pool:
         pending = pool.submit(timed, "synthetic_speech", synthetic_evidence, samples, rate)
