@@ -7,17 +7,17 @@ report are comparable.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 
 import numpy as np
 
 from voicegate.audio import resample
+from voicegate.loading import load_once
 
 ENCODER_RATE = 16000
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _encoder():
     from resemblyzer import VoiceEncoder
 

@@ -7,12 +7,12 @@ call per 32 ms frame, and it needs no torch, so a long recording costs milliseco
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 from importlib import resources
 
 import numpy as np
 
 from voicegate.audio import resample
+from voicegate.loading import load_once
 
 VAD_RATE = 16000
 FRAME_SAMPLES = 512  # the model's fixed frame at 16 kHz
@@ -21,7 +21,7 @@ SPEECH_THRESHOLD = 0.5  # Silero's own default decision threshold
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _model():
     from silero_vad.sequence_vad import SileroVADSequence
 

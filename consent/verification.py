@@ -18,7 +18,6 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 from consent.speaker import embed_speaker, mean_embedding, speaker_similarity
 from voicegate import fingerprint as fp
 from voicegate.audio import resample
+from voicegate.loading import load_once
 
 Audio = tuple[np.ndarray, int]  # (float32 mono samples, sample rate)
 
@@ -139,7 +139,7 @@ def _model_dir() -> Path | None:
     return cache
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _recogniser():
     try:
         from faster_whisper import WhisperModel

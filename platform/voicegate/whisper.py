@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import struct
 import threading
-from functools import lru_cache
 from importlib import resources
 
 import numpy as np
 import torch
 from torch import nn
+
+from voicegate.loading import load_once
 
 SAMPLE_RATE = 16000
 HOP = 160  # samples per mel frame (10 ms); the encoder halves it to 20 ms
@@ -150,12 +151,12 @@ class WhisperEncoder(nn.Module):
         return torch.stack(states)
 
 
-@lru_cache(maxsize=1)
+@load_once
 def encoder() -> WhisperEncoder:
     return WhisperEncoder(read_ctranslate2(_model_bytes()))
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _features():
     from faster_whisper.feature_extractor import FeatureExtractor
 

@@ -15,11 +15,12 @@ authenticity: it means this detector found no sign of synthesis, with the miss r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from voicegate.loading import load_once
 
 MODEL_NAME = "voicegate-synthetic-speech-2"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.npz"
@@ -127,7 +128,7 @@ class DetectorModel:
         return A.join(self.front_end, feats, sums), starts, speech, stats.speech
 
 
-@lru_cache(maxsize=2)
+@load_once
 def load_model(path: str = str(WEIGHTS)) -> DetectorModel:
     import hashlib
 
