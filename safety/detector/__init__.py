@@ -89,6 +89,7 @@ class DetectorModel:
     false_alarm_rate: float
     version: str
     front_end: str = "whisper"  # "whisper", "artifacts" (artifacts.py) or "both" joined
+    dynamics: bool = False  # the encoder's frame-to-frame change beside its mean and spread (features.py)
 
     def window_logits(self, features: np.ndarray) -> np.ndarray:
         return ((features - self.mean) / self.scale) @ self.coef + self.intercept
@@ -106,7 +107,7 @@ class DetectorModel:
     def front_end_description(self) -> str:
         from .artifacts import VERSION
 
-        encoder = f"whisper-base encoder layers {list(self.layers)}"
+        encoder = f"whisper-base encoder layers {list(self.layers)}" + (" with dynamics" if self.dynamics else "")
         artifacts = f"{VERSION} (LFCC, phase, cepstral peak)"
         described = {"whisper": encoder, "artifacts": artifacts, "both": f"{encoder} + {artifacts}"}[self.front_end]
         return f"{described}, 1 s windows"
@@ -123,7 +124,7 @@ class DetectorModel:
             starts, speech = F.window_speech(half_speech)
             return A.window_features(sums), starts, speech, half_speech
         stats = F.half_stats(audio16k, depth=max(self.layers) + 1)
-        feats, starts, speech = F.window_features(stats, self.layers)
+        feats, starts, speech = F.window_features(stats, self.layers, self.dynamics)
         sums = A.half_sums(audio16k) if self.front_end != "whisper" else None
         return A.join(self.front_end, feats, sums), starts, speech, stats.speech
 
@@ -140,7 +141,8 @@ def load_model(path: str = str(WEIGHTS)) -> DetectorModel:
                              min_speech=float(data["min_speech"]), miss_rate=float(data["miss_rate"]),
                              false_alarm_rate=float(data["false_alarm_rate"]),
                              version=hashlib.sha256(raw).hexdigest()[:12],
-                             front_end=str(data["front_end"]) if "front_end" in data.files else "whisper")
+                             front_end=str(data["front_end"]) if "front_end" in data.files else "whisper",
+                             dynamics=bool(data["dynamics"]) if "dynamics" in data.files else False)
 
 
 def warm() -> None:

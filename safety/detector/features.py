@@ -6,6 +6,10 @@ per half second (25 frames) as mean and mean of squares, for every layer; a one-
 window joins two adjacent halves (hop half a second), so its mean and standard deviation are
 exact and the training corpus can store halves once and choose layers later. Silero VAD gives each
 half second its share of speech, so windows without speech are never scored.
+
+The *dynamics* statistics are the mean square of each state's change from one 20 ms frame to the
+next, per half second: how fast the representation moves. A window's dynamics feature is its
+root, per state, beside the mean and spread (frame order matters to it, unlike to those two).
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class HalfStats:
     mean: np.ndarray  # [halves, layers, width] float32
     square: np.ndarray  # [halves, layers, width] float32
     speech: np.ndarray  # [halves] in 0..1
+    delta: np.ndarray | None = None  # [halves, layers, width]: mean square frame-to-frame change
 
     @property
     def seconds(self) -> float:
@@ -75,7 +80,7 @@ def half_stats(samples16k: np.ndarray, *, with_speech: bool = True, depth: int |
     x = np.asarray(samples16k, dtype=np.float32)
     half_samples = HALF_FRAMES * 2 * whisper.HOP
     halves = max(1, int(np.ceil(x.size / half_samples)))
-    means, squares = [], []
+    means, squares, deltas = [], [], []
     block = BLOCK_HALVES * half_samples
     for start in range(0, max(x.size, 1), block):
         piece = x[start:start + block]
@@ -92,24 +97,38 @@ def half_stats(samples16k: np.ndarray, *, with_speech: bool = True, depth: int |
         shaped = padded.reshape(states.shape[0], count, HALF_FRAMES, -1).transpose(1, 0, 2, 3)
         means.append(shaped.sum(axis=2) / weights)
         squares.append(np.square(shaped).sum(axis=2) / weights)
+        # Each change belongs to the half of its later frame; a block's first frame has none.
+        change = np.zeros_like(padded)
+        change[:, 1:frames] = np.square(states[:, 1:] - states[:, :-1])
+        moves = np.zeros(count * HALF_FRAMES, np.float32)
+        moves[1:frames] = 1
+        moves = np.maximum(moves.reshape(count, HALF_FRAMES).sum(axis=1), 1)[:, None, None]
+        deltas.append(change.reshape(states.shape[0], count, HALF_FRAMES, -1).transpose(1, 0, 2, 3).sum(axis=2) / moves)
     mean = np.concatenate(means)[:halves]
     square = np.concatenate(squares)[:halves]
+    delta = np.concatenate(deltas)[:halves]
     speech = speech_share(x, mean.shape[0]) if with_speech else np.ones(mean.shape[0], np.float32)
-    return HalfStats(mean, square, speech)
+    return HalfStats(mean, square, speech, delta)
 
 
-def window_features(stats: HalfStats, layers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features [windows, 2 x layers x width], window start seconds, speech share per window).
+def window_features(stats: HalfStats, layers: tuple[int, ...], dynamics: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features [windows, 2 (3 with dynamics) x layers x width], window start seconds, speech share
+    per window).
 
     A window is two adjacent halves (1 s, hop 0.5 s); a clip of one half second is one window.
     """
-    mean = stats.mean[:, layers]
-    square = stats.square[:, layers]
-    if mean.shape[0] >= 2:
-        mean = (mean[:-1] + mean[1:]) / 2
-        square = (square[:-1] + square[1:]) / 2
+    parts = [stats.mean[:, layers], stats.square[:, layers]]
+    if dynamics:
+        if stats.delta is None:
+            raise ValueError("these statistics were computed without the dynamics")
+        parts.append(stats.delta[:, layers])
+    if parts[0].shape[0] >= 2:
+        parts = [(part[:-1] + part[1:]) / 2 for part in parts]
+    mean, square = parts[0], parts[1]
     std = np.sqrt(np.maximum(square - np.square(mean), 1e-8))
-    features = np.concatenate([mean.reshape(mean.shape[0], -1), std.reshape(std.shape[0], -1)], axis=1)
+    columns = [mean, std] + ([np.sqrt(np.maximum(parts[2], 0))] if dynamics else [])
+    features = np.concatenate([c.reshape(c.shape[0], -1) for c in columns], axis=1)
     starts, speech = window_speech(stats.speech)
     return features.astype(np.float32), starts, speech
 

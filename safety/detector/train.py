@@ -52,10 +52,19 @@ class View(NamedTuple):
 
     layers: tuple[int, ...]
     front_end: str = "whisper"
+    dynamics: bool = False  # the encoder's frame-to-frame change too (features.window_features)
 
     @property
     def features(self) -> str:
         return "both" if self.front_end == "fusion" else self.front_end
+
+    @classmethod
+    def parse(cls, name: str, layers: str) -> "View":
+        """``both``, ``whisper+dyn``...: a front end, with ``+dyn`` for the encoder's dynamics."""
+        front_end, _, extra = name.partition("+")
+        if extra not in ("", "dyn"):
+            raise ValueError(f"unknown front-end option {extra!r} (only '+dyn')")
+        return cls(tuple(int(v) for v in layers.split(",")), front_end, extra == "dyn")
 
 NARROWBAND_SOURCES = ("asterisk", "codec2")
 # Human train sources that are one speaker form one out-of-source fold (Asterisk's en_US and
@@ -93,11 +102,12 @@ def _conditioned(clip, audio: np.ndarray, condition: str, narrow: float, seed: i
 
     rng = np.random.default_rng(int(hashlib.sha1(f"{clip.id}|{seed}".encode()).hexdigest()[:8], 16))
     audio = C.crop(audio, rng)
-    if condition == "clean":
-        # The training chain: the same augmentations for both classes, telephone band balanced.
+    if condition.startswith("clean"):
+        # The training chain: the same augmentations for both classes, telephone band balanced;
+        # "clean+channel" adds random microphone/room colours (corpus.random_channel).
         wide = not clip.source.startswith(NARROWBAND_SOURCES)
         telephone_p = (max(0.0, (0.5 - narrow) / (1 - narrow)) if clip.label == 0 else 0.5) if wide else 0.0
-        return C.augment(audio, rng, telephone_p)
+        return C.augment(audio, rng, telephone_p, channel=condition == "clean+channel")
     if condition == "crop-3s":
         return C.crop(audio, rng, 3.0, 3.0), "crop-3s"
     codec, bitrate = condition.split("-")
@@ -131,7 +141,8 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
         if not (encoder_store / name).exists():
             stats = F.half_stats(audio)
             np.savez(encoder_store / name, mean=stats.mean.astype(np.float16),
-                     square=stats.square.astype(np.float16), speech=stats.speech, chain=chain)
+                     square=stats.square.astype(np.float16), delta=stats.delta.astype(np.float32),
+                     speech=stats.speech, chain=chain)
         if not (artifact_store / name).exists():
             sums = A.half_sums(audio)
             np.savez(artifact_store / name, total=sums.total, square=sums.square, count=sums.count)
@@ -141,18 +152,21 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
         if (encoder_store / name).exists() and (artifact_store / name).exists():
             with np.load(encoder_store / name) as data, np.load(artifact_store / name) as extra:
                 out[clip.id] = {"mean": data["mean"], "square": data["square"], "speech": data["speech"],
+                                "delta": data["delta"] if "delta" in data.files else None,
                                 "chain": str(data["chain"]), "artifacts": A.HalfSums(extra["total"], extra["square"],
                                                                                     extra["count"])}
     return out
 
 
-def windows(stats: dict, layers: tuple[int, ...], front_end: str = "whisper") -> tuple[np.ndarray, np.ndarray]:
+def windows(stats: dict, layers: tuple[int, ...], front_end: str = "whisper", dynamics: bool = False
+            ) -> tuple[np.ndarray, np.ndarray]:
     """(features, speech share) per one-second window, of one front end or both joined."""
     from . import artifacts as A
     from .features import HalfStats, window_features
 
-    half = HalfStats(stats["mean"].astype(np.float32), stats["square"].astype(np.float32), stats["speech"])
-    feats, _, speech = window_features(half, layers)
+    half = HalfStats(stats["mean"].astype(np.float32), stats["square"].astype(np.float32), stats["speech"],
+                     stats.get("delta"))
+    feats, _, speech = window_features(half, layers, dynamics)
     return A.join(front_end, feats, stats["artifacts"]), speech
 
 
@@ -161,7 +175,7 @@ def speech_windows(clips, table, view: View, min_speech: float):
     for index, clip in enumerate(clips):
         if clip.id not in table:
             continue
-        feats, speech = windows(table[clip.id], view.layers, view.features)
+        feats, speech = windows(table[clip.id], view.layers, view.features, view.dynamics)
         keep = speech >= min_speech
         if keep.any():
             yield index, clip, feats[keep]
@@ -211,7 +225,7 @@ def _fused(clips, table, view: View, *, c: float, min_speech: float) -> dict:
     """One classifier per front end, standardised by its human clips' logits, summed with equal weight."""
     parts = []
     for front_end in ("whisper", "artifacts"):
-        part_view = View(view.layers, front_end)
+        part_view = View(view.layers, front_end, view.dynamics and front_end == "whisper")
         model = fit(clips, table, part_view, c=c, min_speech=min_speech)
         human = np.asarray(list(clip_scores(model, [x for x in clips if x.label == 0], table, part_view,
                                             min_speech).values()))
@@ -268,9 +282,12 @@ def speaker_of(source: str) -> str:
     return SAME_SPEAKER.get(source, source)
 
 
-def out_of_source_scores(fit_part, calib_part, table, view: View, args, *, leave_out: tuple[str, ...] = ()
-                         ) -> dict[str, float]:
+def out_of_source_scores(fit_part, calib_part, table, view: View, args, *, leave_out: tuple[str, ...] = (),
+                         fit_table: dict | None = None) -> dict[str, float]:
     """Every train human clip scored by a model fitted without its source (and that source's speaker).
+
+    Models are fitted on ``fit_table`` (default ``table``: the training chain, with random channels
+    under ``--channel``) and score ``table``.
 
     Speakers are dealt into ``args.folds`` folds (each fold's speakers are left out together; 0:
     one fold per speaker).
@@ -286,7 +303,7 @@ def out_of_source_scores(fit_part, calib_part, table, view: View, args, *, leave
     scores: dict[str, float] = {}
     for fold in range(min(folds, len(speakers))):
         train = synthetic + [c for c in fit_part if c.label == 0 and fold_of[speaker_of(c.source)] != fold]
-        model = fit(train, table, view, c=args.c, min_speech=args.min_speech)
+        model = fit(train, table if fit_table is None else fit_table, view, c=args.c, min_speech=args.min_speech)
         scores.update(clip_scores(model, [c for c in humans if fold_of[speaker_of(c.source)] == fold], table, view,
                                   args.min_speech))
     return scores
@@ -328,13 +345,15 @@ def evaluate(clips, tables, view: View, args, threshold_quantile: float) -> dict
     """
     fit_part, calib_part = split_train(clips, seed=args.seed)
     heldout = [c for c in clips if c.split == "heldout"]
-    report: dict = {"layers": list(view.layers), "front_end": view.front_end, "c": args.c}
+    report: dict = {"layers": list(view.layers), "front_end": view.front_end, "dynamics": view.dynamics, "c": args.c,
+                    "channel": bool(getattr(args, "channel", False))}
     logo = {}
     families = sorted({c.family for c in clips if c.label == 1})
     for number, family in enumerate(families, 1):
-        model, leave_out = fit_without(fit_part, family, tables["clean"], view, c=args.c, min_speech=args.min_speech)
+        model, leave_out = fit_without(fit_part, family, tables["train"], view, c=args.c, min_speech=args.min_speech)
         threshold = threshold_of(out_of_source_scores(fit_part, calib_part, tables["clean"], view, args,
-                                                      leave_out=leave_out), threshold_quantile)
+                                                      leave_out=leave_out, fit_table=tables["train"]),
+                                 threshold_quantile)
         target = [c for c in clips if c.family == family]
         human_test = [c for c in calib_part if c.label == 0] + heldout
         row: dict = {}
@@ -356,20 +375,22 @@ def evaluate(clips, tables, view: View, args, threshold_quantile: float) -> dict
     return report
 
 
-def select(clips, table, args, front_ends: list[str], cs: list[float]) -> list[dict]:
+def select(clips, table, args, front_ends: list[str], cs: list[float], fit_table: dict | None = None) -> list[dict]:
     """Model choice on the train sources only: the mean unseen-family EER, with the calibration clips
-    of the train sources as the human side (the held-out sources stay unseen until the report)."""
+    of the train sources as the human side (the held-out sources stay unseen until the report).
+    Models are fitted on ``fit_table`` (default ``table``) and score ``table``."""
     fit_part, calib_part = split_train(clips, seed=args.seed)
     calib_human = [c for c in calib_part if c.label == 0]
     rows = []
     for front_end in front_ends:
         for c in cs:
-            view = View(tuple(int(v) for v in args.layers.split(",")), front_end)
+            view = View.parse(front_end, args.layers)
             eers = {}
             for family in sorted({x.family for x in clips if x.label == 1}):
                 if family in SEEN_GENERATOR_ROWS:
                     continue
-                model, _ = fit_without(fit_part, family, table, view, c=c, min_speech=args.min_speech)
+                model, _ = fit_without(fit_part, family, table if fit_table is None else fit_table, view, c=c,
+                                       min_speech=args.min_speech)
                 target = [x for x in clips if x.family == family]
                 s = clip_scores(model, target + calib_human, table, view, args.min_speech)
                 eers[family] = round(eer([s[x.id] for x in calib_human if x.id in s],
@@ -397,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--front-end", choices=(*A.FRONT_ENDS, "fusion"), default="both",
                         help="the encoder's statistics, the artifact features (artifacts.py), both joined, or "
                              "one classifier per front end with their standardised logits added (View)")
+    parser.add_argument("--dynamics", action="store_true",
+                        help="add the encoder's frame-to-frame change per window (features.window_features)")
+    parser.add_argument("--channel", action="store_true",
+                        help="random microphone/room colours in the training chain of both classes (corpus.random_channel)")
     parser.add_argument("--c", type=float, default=0.0003, help="inverse L2 strength of the logistic regression")
     parser.add_argument("--min-speech", type=float, default=0.5)
     parser.add_argument("--quantile", type=float, default=0.995,
@@ -406,8 +431,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-conditions", action="store_true", help="score clean clips only")
     parser.add_argument("--condition-clips", type=int, default=700, help="clips re-encoded for each condition")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--prepare-audio", action="store_true",
+                        help="only generate the corpus audio, last clip first, and stop: run it beside a cold "
+                             "training run (once that has fetched the packages) to fill the audio cache from both ends")
     parser.add_argument("--select", metavar="FRONT_ENDS:CS",
-                        help="choose the model on the train sources only, e.g. 'whisper,both:0.0003,0.001,0.003': "
+                        help="choose the model on the train sources only, e.g. 'whisper,both,both+dyn:0.0003,0.001': "
                              "writes select.json to --out and stops")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -422,12 +450,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     clips = C.build(args.cache, seed=args.seed, **sizes)
     logger.info("corpus: %s", dict(Counter(c.family for c in clips)))
-    view = View(tuple(int(v) for v in args.layers.split(",")), args.front_end)
+    if args.prepare_audio:
+        started_at = time.time()
+        for index, _ in enumerate(C.iter_loaded(clips[::-1], args.cache / "audio"), 1):
+            _progress(index, len(clips), started_at, "audio (last first)")
+        return 0
+    view = View(tuple(int(v) for v in args.layers.split(",")), args.front_end, args.dynamics)
+    # Models are fitted on "train" and scored on "clean", the training chain's output; under
+    # --channel "train" is the same clips with random microphone/room colours added to half of them.
     tables = {"clean": extract(clips, args.cache, "clean", seed=args.seed)}
-    clips = [c for c in clips if c.id in tables["clean"]]
+    tables["train"] = extract(clips, args.cache, "clean+channel", seed=args.seed) if args.channel else tables["clean"]
+    clips = [c for c in clips if c.id in tables["clean"] and c.id in tables["train"]]
     if args.select:
         front_ends, cs = args.select.split(":")
-        rows = select(clips, tables["clean"], args, front_ends.split(","), [float(v) for v in cs.split(",")])
+        rows = select(clips, tables["clean"], args, front_ends.split(","), [float(v) for v in cs.split(",")],
+                      fit_table=tables["train"])
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "select.json").write_text(json.dumps(rows, indent=1))
         print(json.dumps([{k: r[k] for k in ("front_end", "c", "mean_eer")} for r in rows], indent=1))
@@ -445,12 +482,12 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(clips, tables, view, args, args.quantile)
 
     # The shipped model: fitted on every family's fit part, calibrated on the calibration part.
-    model = fit(fit_part, tables["clean"], view, c=args.c, min_speech=args.min_speech)
+    model = fit(fit_part, tables["train"], view, c=args.c, min_speech=args.min_speech)
     scores = clip_scores(model, clips, tables["clean"], view, args.min_speech)
     cal_h = [scores[c.id] for c in calib_part if c.label == 0 and c.id in scores]
     cal_s = [scores[c.id] for c in calib_part if c.label == 1 and c.id in scores]
     a, b = platt(cal_h, cal_s)
-    out_of_source = out_of_source_scores(fit_part, calib_part, tables["clean"], view, args)
+    out_of_source = out_of_source_scores(fit_part, calib_part, tables["clean"], view, args, fit_table=tables["train"])
     threshold_logit = threshold_of(out_of_source, args.quantile)
     def probability(logit: float) -> float:
         return float(1 / (1 + np.exp(-(a * logit + b))))
@@ -482,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     np.savez_compressed(args.out / "detector.npz", mean=model["mean"], scale=model["scale"], coef=model["coef"],
                         intercept=np.float32(model["intercept"]), platt=np.asarray([a, b], np.float32),
                         threshold=np.float32(threshold), layers=np.asarray(view.layers, np.int32),
-                        front_end=view.features,
+                        front_end=view.features, dynamics=np.bool_(view.dynamics),
                         min_speech=np.float32(args.min_speech), name=MODEL_NAME,
                         miss_rate=np.float32(_mean_logo_miss(report)), false_alarm_rate=np.float32(report["heldout_human_flagged"]))
     (args.out / "evaluation.json").write_text(json.dumps(report, indent=1, sort_keys=True))

@@ -202,3 +202,29 @@ def test_the_artifact_front_end_sees_the_phase_a_griffin_lim_resynthesis_loses()
     assert means[1] > means[0] * 1.2, means
     windows = artifacts.window_features(artifacts.half_sums(original))
     assert windows.shape == (int(np.ceil(original.size / 8000)) - 1, 2 * artifacts.WIDTH)
+
+
+def test_the_dynamics_statistics_measure_how_fast_the_encoder_states_move():
+    """The encoder's frame-to-frame change (features.py, a model's ``dynamics``) is what the mean and
+    spread of a window cannot tell apart: the order of its frames. A voice that jumps between two
+    pitches every 40 ms moves the states more than one that holds either pitch."""
+    from safety.detector import features as F
+
+    t = np.arange(3 * F.RATE) / F.RATE
+
+    def harmonics(f0: np.ndarray) -> np.ndarray:
+        phase = 2 * np.pi * np.cumsum(f0) / F.RATE
+        return sum(np.sin(k * phase) / k for k in range(1, 20)).astype(np.float32)
+
+    steady = F.normalise_level(harmonics(np.full(t.size, 150.0)))
+    jumping = F.normalise_level(harmonics(np.where((t // 0.04) % 2 == 0, 150.0, 230.0)))
+    moves = []
+    for clip in (steady, jumping):
+        stats = F.half_stats(clip, with_speech=False, depth=3)
+        assert stats.delta.shape == stats.mean.shape
+        plain, _, _ = F.window_features(stats, (0, 1, 2))
+        dynamic, _, _ = F.window_features(stats, (0, 1, 2), dynamics=True)
+        assert dynamic.shape == (plain.shape[0], plain.shape[1] * 3 // 2)
+        np.testing.assert_array_equal(dynamic[:, : plain.shape[1]], plain)  # the mean and spread are unchanged
+        moves.append(float(dynamic[:, plain.shape[1]:].mean()))
+    assert moves[1] > 1.5 * moves[0], moves
