@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ["consent", "synthesis", "enrollment", "workers", "watermark", "fingerprint", "verify", "ui"]
+BENCHES = ["consent", "synthesis", "enrollment", "workers", "watermark", "fingerprint", "verify", "detector", "ui"]
 QUICK_ARGS = {"fingerprint": ["--clips", "10000", "100000"], "verify": ["--levels", "10000,100000"]}
-ALWAYS_ARGS = {"watermark": ["--json-only"]}  # its default output adds a Markdown table
+ALWAYS_ARGS = {"watermark": ["--json-only"],  # its default output adds a Markdown table
+               "detector": ["--studio"]}
 
 
 def machine() -> dict:
