@@ -123,7 +123,7 @@ class DetectorModel:
             half_speech = F.speech_share(audio16k, sums.count.shape[0])
             starts, speech = F.window_speech(half_speech)
             return A.window_features(sums), starts, speech, half_speech
-        stats = F.half_stats(audio16k, depth=max(self.layers) + 1)
+        stats = F.half_stats(audio16k, depth=max(self.layers) + 1, dynamics=self.dynamics)
         feats, starts, speech = F.window_features(stats, self.layers, self.dynamics)
         sums = A.half_sums(audio16k) if self.front_end != "whisper" else None
         return A.join(self.front_end, feats, sums), starts, speech, stats.speech

@@ -72,10 +72,13 @@ def speech_share(samples16k: np.ndarray, halves: int) -> np.ndarray:
     return np.divide(hits, counts, out=np.zeros(halves, np.float32), where=counts > 0)
 
 
-def half_stats(samples16k: np.ndarray, *, with_speech: bool = True, depth: int | None = None) -> HalfStats:
+def half_stats(samples16k: np.ndarray, *, with_speech: bool = True, depth: int | None = None,
+               dynamics: bool = False) -> HalfStats:
     """Encoder statistics of 16 kHz, level-normalised audio, one row per (started) half second.
 
-    ``depth`` stops the encoder after that many blocks (layers past it are not needed by the model).
+    ``depth`` stops the encoder after that many blocks (layers past it are not needed by the model);
+    ``dynamics`` also keeps the frame-to-frame change (``delta``), for a model that uses it and for
+    the training corpus.
     """
     x = np.asarray(samples16k, dtype=np.float32)
     half_samples = HALF_FRAMES * 2 * whisper.HOP
@@ -97,6 +100,8 @@ def half_stats(samples16k: np.ndarray, *, with_speech: bool = True, depth: int |
         shaped = padded.reshape(states.shape[0], count, HALF_FRAMES, -1).transpose(1, 0, 2, 3)
         means.append(shaped.sum(axis=2) / weights)
         squares.append(np.square(shaped).sum(axis=2) / weights)
+        if not dynamics:
+            continue
         # Each change belongs to the half of its later frame; a block's first frame has none.
         change = np.zeros_like(padded)
         change[:, 1:frames] = np.square(states[:, 1:] - states[:, :-1])
@@ -106,7 +111,7 @@ def half_stats(samples16k: np.ndarray, *, with_speech: bool = True, depth: int |
         deltas.append(change.reshape(states.shape[0], count, HALF_FRAMES, -1).transpose(1, 0, 2, 3).sum(axis=2) / moves)
     mean = np.concatenate(means)[:halves]
     square = np.concatenate(squares)[:halves]
-    delta = np.concatenate(deltas)[:halves]
+    delta = np.concatenate(deltas)[:halves] if dynamics else None
     speech = speech_share(x, mean.shape[0]) if with_speech else np.ones(mean.shape[0], np.float32)
     return HalfStats(mean, square, speech, delta)
 

@@ -139,7 +139,7 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
         audio, chain = _conditioned(clip, audio, condition, narrow, seed)
         name = f"{_key(clip.id, condition)}.npz"
         if not (encoder_store / name).exists():
-            stats = F.half_stats(audio)
+            stats = F.half_stats(audio, dynamics=True)
             np.savez(encoder_store / name, mean=stats.mean.astype(np.float16),
                      square=stats.square.astype(np.float16), delta=stats.delta.astype(np.float32),
                      speech=stats.speech, chain=chain)

@@ -220,7 +220,7 @@ def test_the_dynamics_statistics_measure_how_fast_the_encoder_states_move():
     jumping = F.normalise_level(harmonics(np.where((t // 0.04) % 2 == 0, 150.0, 230.0)))
     moves = []
     for clip in (steady, jumping):
-        stats = F.half_stats(clip, with_speech=False, depth=3)
+        stats = F.half_stats(clip, with_speech=False, depth=3, dynamics=True)
         assert stats.delta.shape == stats.mean.shape
         plain, _, _ = F.window_features(stats, (0, 1, 2))
         dynamic, _, _ = F.window_features(stats, (0, 1, 2), dynamics=True)
