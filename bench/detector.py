@@ -91,15 +91,13 @@ def _studio_recordings(cache: Path) -> list[tuple[str, Path]]:
 
 
 def _studio_scores() -> list[dict]:
-    import os
-
     import soundfile as sf
+    from django.conf import settings
 
     from safety.detector import detect_synthetic
 
-    cache = Path(os.environ.get("VOICEGATE_MODEL_CACHE", Path.home() / ".cache" / "voicegate")) / "studio-speech"
     rows = []
-    for name, path in _studio_recordings(cache):
+    for name, path in _studio_recordings(settings.MODEL_CACHE_DIR / "studio-speech"):
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
         score = detect_synthetic(audio.mean(axis=1), rate)
         rows.append({"recording": name, "sample_rate": rate, "seconds": round(audio.shape[0] / rate, 1),
