@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast migrate demo bench lint clean-var
+.PHONY: install run test test-fast screenshots migrate demo bench lint clean-var
 
 $(STAMP): requirements.txt tools/bootstrap.sh
 	bash tools/bootstrap.sh
@@ -25,6 +25,9 @@ run: demo
 
 test: install
 	$(PY) -m pytest
+
+screenshots: install
+	VOICEGATE_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -m browser
 
 test-fast: install
 	$(PY) -m pytest -m "not browser and not slow"

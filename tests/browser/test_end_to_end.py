@@ -1,7 +1,8 @@
 """The whole journey in a real browser: sign in, enroll a voice from an uploaded recording, get
 the owner's consent (statement recorded by the test with the Piper voice), generate a clip that
 plays while it streams, verify the downloaded clip on the moderation desk (generated_here), and
-see why an unconsented voice is refused. Screenshots of each page go to docs/screenshots/."""
+see why an unconsented voice is refused. Screenshots of each page go to test-artifacts/screenshots/
+(docs/screenshots/ under `make screenshots`)."""
 from __future__ import annotations
 
 import json
