@@ -10,7 +10,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg espeak-n
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir -r requirements.txt \
+    && pip install --no-cache-dir --no-deps distillmos==0.9.1 xls-r-sqa==0.1.0
 COPY . .
 RUN mkdir -p /var/lib/voicegate && SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
 EXPOSE 8000

@@ -38,7 +38,7 @@ def _timings(clip, rate, threads: int) -> dict:
     from safety.detector import detect_synthetic
 
     torch.set_num_threads(threads)
-    detect_synthetic(clip, rate)  # warm-up: loads the encoder and VAD
+    detect_synthetic(clip, rate)  # warm-up
     times = []
     for _ in range(5):
         started = time.perf_counter()
@@ -127,17 +127,20 @@ def main() -> int:
     rate = 16000
     clip = np.concatenate([speech(text, "piper", rate) for text in SENTENCES[:3]])[: 10 * rate]
     started = time.perf_counter()
-    load_model()
+    from safety.detector import quality, warm
     from voicegate import whisper
 
-    whisper.encoder()
+    warm()  # every model the shipped front ends read
     load_s = time.perf_counter() - started
     result = {
         "clip_seconds": round(clip.size / rate, 2),
         "model_load_s": round(load_s, 2),
         "score_10s_clip": [_timings(clip, rate, 2), _timings(clip, rate, 1)],
         "weights_bytes": WEIGHTS.stat().st_size,
+        "front_end": load_model().front_end_description,
         "encoder_parameters": sum(p.numel() for p in whisper.encoder().parameters()),
+        "quality_model_parameters": sum(p.numel() for p in quality.model().parameters()),
+        "quality_cnn_bfloat16": quality.bfloat16(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if args.studio:

@@ -32,6 +32,11 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 # torch is pinned to 2.13.0 (a CPU build); see requirements.txt.
 .venv/bin/python -m pip install -q -r requirements.txt
+# The detector's quality front end (safety/detector/quality.py) and the enrollment bench's naturalness
+# figure: DistillMOS, whose wheel carries its weights. --no-deps: what it declares beyond torch and
+# numpy (torchaudio, transformers, librosa) serves only its command line and the XLS-R variants, and
+# no torchaudio build loads against this torch (pip would replace torch with a CUDA build for it).
+.venv/bin/python -m pip install -q --no-deps distillmos==0.9.1 xls-r-sqa==0.1.0
 site=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 printf '%s\n%s\n' "$PWD" "$PWD/platform" > "$site/voicegate-paths.pth"
 # Kokoro's 54 stock voices: the npm package kokoro-js 1.2.1 (npm pack, or an HTTP GET of the

