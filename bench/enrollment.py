@@ -27,8 +27,7 @@ enrolled voice, the best stock voice and the owner's second recording: each enco
 similarity to the held-out centroid (Resemblyzer, the objective's gradient; Whisper, the
 vetoing judge; and the ratio to the second recording's score, the headline), F0 median and
 range distances, MFCC envelope distance, DistillMOS naturalness (``distillmos`` 0.9.1's
-shipped weights, installed into the bench cache without its torchaudio dependency, which only
-its command line uses) and Whisper base's word error rate (character error rate for zh/ja).
+shipped weights, installed by the set-up; loaded by ``safety/detector/quality.py``) and Whisper base's word error rate (character error rate for zh/ja).
 Cross-lingual: the English owners' clones speak Mandarin and Japanese and are scored against
 their English held-out recordings the same way. An 8 kHz owner is compared through the same
 band: every probe is band-limited to the owner's channel before it is judged.
@@ -44,7 +43,6 @@ import resource
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "platform")]
@@ -167,37 +165,15 @@ def error_rate(text: str, audio: np.ndarray, rate: int, language: str) -> float 
     return round(row[-1] / max(len(expected), 1), 3)
 
 
-_mos_model = []
-
-
-def naturalness(audio: np.ndarray, rate: int) -> float | None:
-    """DistillMOS (1-5) of the audio, or None where the predictor cannot be installed."""
-    if not _mos_model:
-        target = cache_root().parent / "bench-tools"
-        if not (target / "distillmos").exists():
-            result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                                     "distillmos==0.9.1", "xls-r-sqa==0.1.0"], capture_output=True, text=True)
-            if result.returncode:
-                _mos_model.append(None)
-                return None
-        sys.path.append(str(target))
-        sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))  # only its CLI uses torchaudio
-        import contextlib
-        import io
-
-        import distillmos
-
-        with contextlib.redirect_stdout(io.StringIO()):
-            model = distillmos.ConvTransformerSQAModel()
-        _mos_model.append(model.eval())
-    if _mos_model[0] is None:
-        return None
+def naturalness(audio: np.ndarray, rate: int) -> float:
+    """DistillMOS (1-5) of the audio (the model the detector's quality front end reads)."""
     import torch
 
+    from safety.detector import quality
     from voicegate.audio import resample
 
     with torch.no_grad():
-        return round(float(_mos_model[0](torch.from_numpy(resample(audio, rate, 16000))[None])), 3)
+        return round(float(quality.model()(torch.from_numpy(resample(audio, rate, 16000))[None])), 3)
 
 
 class Reference:
