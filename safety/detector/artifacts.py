@@ -42,10 +42,12 @@ PEAK_FLOOR_DB = -40.0
 WIDTH = 2 * LFCC_COEFFICIENTS + 3 * PHASE_BANDS + 1  # values per frame
 VERSION = "artifacts-1"
 # What each front-end name reads: the Whisper encoder's statistics (features.py), these artifact
-# features, the DistillMOS quality model's states (quality.py), joined in this order.
+# features, the DistillMOS quality model's transformer states and its CNN's outputs (quality.py),
+# joined in this order.
 COMPONENTS = {"whisper": ("whisper",), "artifacts": ("artifacts",), "both": ("whisper", "artifacts"),
               "quality": ("quality",), "signal": ("artifacts", "quality"), "encoders": ("whisper", "quality"),
-              "all": ("whisper", "artifacts", "quality")}
+              "all": ("whisper", "artifacts", "quality"), "cnn": ("cnn",),
+              "all-cnn": ("whisper", "artifacts", "cnn"), "full": ("whisper", "artifacts", "quality", "cnn")}
 FRONT_ENDS = tuple(COMPONENTS)
 
 
@@ -173,13 +175,11 @@ def window_features(sums: HalfSums) -> np.ndarray:
 
 
 def join(front_end: str, encoder_windows: np.ndarray | None, sums: HalfSums | None,
-         quality_sums: HalfSums | None = None) -> np.ndarray:
+         quality_sums: HalfSums | None = None, cnn_sums: HalfSums | None = None) -> np.ndarray:
     """The classifier's input per window for ``front_end`` (one of FRONT_ENDS), as trained and as run."""
     parts = []
+    pooled = {"artifacts": sums, "quality": quality_sums, "cnn": cnn_sums}
     for component in COMPONENTS[front_end]:
-        if component == "whisper":
-            parts.append(encoder_windows)
-        else:
-            parts.append(window_features(sums if component == "artifacts" else quality_sums))
+        parts.append(encoder_windows if component == "whisper" else window_features(pooled[component]))
     rows = min(part.shape[0] for part in parts)
     return parts[0] if len(parts) == 1 else np.concatenate([part[:rows] for part in parts], axis=1)

@@ -9,9 +9,11 @@ trained to notice what makes speech sound degraded or unnatural, phase included,
 the other front ends has that: Whisper's encoder reads a log-mel power spectrogram (no phase) and
 was trained to ignore how speech was produced; ``artifacts.py`` is hand-made.
 
-Per 20 ms frame, the output of each of the seven transformer layers is kept, summed per half
-second (25 frames) as totals, squares and counts (``artifacts.HalfSums``), so one-second windows
-(hop 0.5 s) combine exactly like the other front ends'. A clip is cut into 7.68 s segments (the
+Per 20 ms frame, the output of each of the seven transformer layers is kept (front end
+``quality``), and so is the CNN's output (256 channels x 4 frequency bands, front end ``cnn``:
+the model's low-level view of the spectrum before the transformer mixes 7.68 s together); each is
+summed per half second (25 frames) as totals, squares and counts (``artifacts.HalfSums``), so
+one-second windows (hop 0.5 s) combine exactly like the other front ends'. A clip is cut into 7.68 s segments (the
 model's positional encoding covers exactly that); the last segment is shifted back to end at the
 clip's end instead of being padded with silence, and a clip shorter than one segment is zero-
 padded as DistillMOS itself does (which is also what the training corpus's clips, 2-6 s, always
@@ -44,6 +46,8 @@ LAYERS = 7
 WIDTH_PER_LAYER = 200
 WIDTH = LAYERS * WIDTH_PER_LAYER
 VERSION = "quality-1"
+CNN_WIDTH = 1024
+CNN_VERSION = "quality-cnn-1"  # the CNN outputs' statistics (analyse(cnn=True)), a front end of their own
 BATCH = 4  # segments per transformer pass
 BF16_WHERE_NATIVE = True  # see bfloat16()
 MARGIN = 4096  # samples of silence the CNN reads past the audio (its reach is about 1,200 each way)
@@ -135,15 +139,16 @@ def _cnn_frames(x):
     return torch.cat([out[:keep], _silent_segment_features()[keep:length // FRAME]])
 
 
-def frame_states(samples16k: np.ndarray) -> np.ndarray:
-    """[frames, LAYERS * 200] float32: every transformer layer's output per 20 ms frame."""
+def _normalised(samples16k: np.ndarray) -> np.ndarray:
+    x = np.asarray(samples16k, dtype=np.float32)
+    return x / (np.abs(x).max(initial=0.0) + 1e-8)  # as the model normalises its input (whole clip: one gain)
+
+
+def _transformer_states(features, n: int) -> np.ndarray:
+    """Every transformer layer's output [frames, 1400] over the CNN features of ``n`` samples."""
     import torch
 
-    x = np.asarray(samples16k, dtype=np.float32)
-    frames = max(1, int(np.ceil(x.size / FRAME)))
-    x = x / (np.abs(x).max(initial=0.0) + 1e-8)  # as the model normalises its input (whole clip: one gain)
-    features = _cnn_frames(x)
-    plan = _segments(x.size)
+    plan = _segments(n)
     net = model()
     transformer = net.transformer_pool_attn.transformer
     kept: list[np.ndarray] = []
@@ -160,18 +165,41 @@ def frame_states(samples16k: np.ndarray) -> np.ndarray:
                 layers.append(h)
             states = torch.cat(layers, dim=-1).numpy()  # [segments, 384, 1400]
             kept.extend(seg[skip:] for (_, skip), seg in zip(part, states))
-    return np.concatenate(kept)[:frames].astype(np.float32)
+    return np.concatenate(kept)[: max(1, int(np.ceil(n / FRAME)))].astype(np.float32)
+
+
+def frame_states(samples16k: np.ndarray) -> np.ndarray:
+    """[frames, LAYERS * 200] float32: every transformer layer's output per 20 ms frame."""
+    x = _normalised(samples16k)
+    return _transformer_states(_cnn_frames(x), x.size)
+
+
+def _pooled(values: np.ndarray, n: int) -> HalfSums:
+    """Per-frame values (20 ms) summed per half second (one row per started half second)."""
+    halves = max(1, int(np.ceil(n / (HALF_FRAMES * FRAME))))
+    used = min(values.shape[0], int(np.ceil(n / FRAME)), halves * HALF_FRAMES)
+    padded = np.zeros((halves * HALF_FRAMES, values.shape[1]), np.float64)
+    padded[:used] = values[:used]
+    active = np.zeros(halves * HALF_FRAMES)
+    active[:used] = 1
+    v = padded.reshape(halves, HALF_FRAMES, -1)
+    return HalfSums(v.sum(axis=1), np.square(v).sum(axis=1), active.reshape(halves, HALF_FRAMES).sum(axis=1))
 
 
 def half_sums(samples16k: np.ndarray) -> HalfSums:
-    """Sums of the frame states per half second (one row per started half second, like the others)."""
-    x = np.asarray(samples16k, dtype=np.float32)
-    halves = max(1, int(np.ceil(x.size / (HALF_FRAMES * FRAME))))
-    states = frame_states(x)
-    padded = np.zeros((halves * HALF_FRAMES, WIDTH), np.float64)
-    used = min(states.shape[0], padded.shape[0])
-    padded[:used] = states[:used]
-    active = np.zeros(halves * HALF_FRAMES)
-    active[:used] = 1
-    v = padded.reshape(halves, HALF_FRAMES, WIDTH)
-    return HalfSums(v.sum(axis=1), np.square(v).sum(axis=1), active.reshape(halves, HALF_FRAMES).sum(axis=1))
+    """Sums of the transformer states per half second (one row per started half second, like the others)."""
+    return analyse(samples16k, states=True, cnn=False)[0]
+
+
+def analyse(samples16k: np.ndarray, *, states: bool = True, cnn: bool = False
+            ) -> tuple[HalfSums | None, HalfSums | None]:
+    """(transformer states, CNN outputs) summed per half second, each only if asked; one CNN pass.
+
+    The CNN's outputs (``CNN_WIDTH`` = 256 channels x 4 frequency bands per 20 ms frame) are the
+    model's low-level view of the complex spectrum, before the transformer mixes 7.68 s together.
+    """
+    x = _normalised(samples16k)
+    features = _cnn_frames(x)
+    state_sums = _pooled(_transformer_states(features, x.size), x.size) if states else None
+    cnn_sums = _pooled(features.numpy().astype(np.float32), x.size) if cnn else None
+    return state_sums, cnn_sums

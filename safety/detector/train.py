@@ -129,7 +129,8 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
     encoder_store = cache / "features" / condition
     artifact_store = cache / f"features-{A.VERSION}" / condition
     quality_store = cache / f"features-{Q.VERSION}" / condition
-    stores = (encoder_store, artifact_store, quality_store)
+    cnn_store = cache / f"features-{Q.CNN_VERSION}" / condition
+    stores = (encoder_store, artifact_store, quality_store, cnn_store)
     for store in stores:
         store.mkdir(parents=True, exist_ok=True)
     human_train = [c for c in clips if c.label == 0 and c.split == "train"]
@@ -148,22 +149,27 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
         if not (artifact_store / name).exists():
             sums = A.half_sums(audio)
             np.savez(artifact_store / name, total=sums.total, square=sums.square, count=sums.count)
-        if not (quality_store / name).exists():
-            sums = Q.half_sums(audio)
-            np.savez(quality_store / name, total=sums.total.astype(np.float32), square=sums.square.astype(np.float32),
-                     count=sums.count)
+        missing = [store for store in (quality_store, cnn_store) if not (store / name).exists()]
+        if missing:
+            pooled = Q.analyse(audio, states=quality_store in missing, cnn=cnn_store in missing)
+            for store, sums in zip((quality_store, cnn_store), pooled):
+                if sums is not None:
+                    np.savez(store / name, total=sums.total.astype(np.float32), square=sums.square.astype(np.float32),
+                             count=sums.count)
         _progress(index, len(pending), started, f"features [{condition}]")
     for clip in clips:
         name = f"{_key(clip.id, condition)}.npz"
         if all((store / name).exists() for store in stores):
             with np.load(encoder_store / name) as data, np.load(artifact_store / name) as extra, \
-                    np.load(quality_store / name) as quality:
+                    np.load(quality_store / name) as quality, np.load(cnn_store / name) as cnn:
                 out[clip.id] = {"mean": data["mean"], "square": data["square"], "speech": data["speech"],
                                 "delta": data["delta"] if "delta" in data.files else None,
                                 "chain": str(data["chain"]), "artifacts": A.HalfSums(extra["total"], extra["square"],
                                                                                     extra["count"]),
                                 "quality": A.HalfSums(quality["total"].astype(np.float64),
-                                                      quality["square"].astype(np.float64), quality["count"])}
+                                                      quality["square"].astype(np.float64), quality["count"]),
+                                "cnn": A.HalfSums(cnn["total"].astype(np.float64), cnn["square"].astype(np.float64),
+                                                  cnn["count"])}
     return out
 
 
@@ -176,7 +182,7 @@ def windows(stats: dict, layers: tuple[int, ...], front_end: str = "whisper", dy
     half = HalfStats(stats["mean"].astype(np.float32), stats["square"].astype(np.float32), stats["speech"],
                      stats.get("delta"))
     feats, _, speech = window_features(half, layers, dynamics)
-    feats = A.join(front_end, feats, stats["artifacts"], stats.get("quality"))
+    feats = A.join(front_end, feats, stats["artifacts"], stats.get("quality"), stats.get("cnn"))
     rows = min(feats.shape[0], speech.shape[0])  # the front ends may count one more half second
     return feats[:rows], speech[:rows]
 
@@ -426,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", default="0,1,2")
     # The shipped model (MODEL_CARD.md): all three front ends joined, C 0.0003 (the lowest mean
     # unseen-family EER of the front-end combinations, with every held-out false-alarm figure at most 1%).
-    parser.add_argument("--front-end", choices=(*A.FRONT_ENDS, "fusion"), default="all",
+    parser.add_argument("--front-end", choices=(*A.FRONT_ENDS, "fusion"), default="full",
                         help="which front ends (artifacts.COMPONENTS): the encoder's statistics (whisper), the "
                              "artifact features (artifacts), the quality model's states (quality), both = whisper + "
                              "artifacts, signal = artifacts + quality, encoders = whisper + quality, all three; or "

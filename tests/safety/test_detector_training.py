@@ -113,18 +113,23 @@ def test_front_end_names_with_dynamics_parse():
 
 def test_each_front_end_name_reads_exactly_its_components():
     """What the classifier sees per window for each --front-end: the named front ends, joined in a
-    fixed order (the shipped model's `all` is the encoder, then the artifacts, then DistillMOS)."""
+    fixed order: the encoder, the artifacts, DistillMOS's transformer states, its CNN's outputs."""
     rng = np.random.default_rng(0)
     entry = _entry(rng, np.zeros(WIDTH))
     frames = np.full(6, 25.0)
     quality = rng.normal(0, 1.0, (6, 7))
     entry["quality"] = A.HalfSums(quality * frames[:, None], (np.square(quality) + 0.5) * frames[:, None], frames)
-    widths = {"whisper": 2 * WIDTH, "artifacts": 2 * A.WIDTH, "quality": 2 * 7}
+    cnn = rng.normal(0, 1.0, (6, 3))
+    entry["cnn"] = A.HalfSums(cnn * frames[:, None], (np.square(cnn) + 0.5) * frames[:, None], frames)
+    widths = {"whisper": 2 * WIDTH, "artifacts": 2 * A.WIDTH, "quality": 2 * 7, "cnn": 2 * 3}
     for name, components in A.COMPONENTS.items():
         feats, speech = T.windows(entry, (0,), name)
         assert feats.shape == (5, sum(widths[c] for c in components)) and speech.shape == (5,), name
     joined, _ = T.windows(entry, (0,), "all")
     np.testing.assert_allclose(joined[:, -2 * 7:], A.window_features(entry["quality"]))
+    joined, _ = T.windows(entry, (0,), "full")
+    np.testing.assert_allclose(joined[:, -2 * 3:], A.window_features(entry["cnn"]))
+    np.testing.assert_allclose(joined[:, -2 * 3 - 2 * 7:-2 * 3], A.window_features(entry["quality"]))
     np.testing.assert_allclose(joined[:, : 2 * WIDTH], T.windows(entry, (0,), "whisper")[0])
 
 

@@ -268,6 +268,23 @@ def test_the_quality_front_end_reads_distillmos_own_states_and_scores(float32_qu
     assert placeholder is None or hasattr(placeholder, "load")
 
 
+def test_the_quality_models_cnn_outputs_are_pooled_frame_by_frame(float32_quality):
+    """The CNN front end (quality.analyse(cnn=True)) pools DistillMOS's own CNN outputs per half
+    second: the first half second's mean is the mean of the model's first 25 frames, and the
+    transformer states come from the same single CNN pass."""
+    import torch
+
+    Q = float32_quality
+    clip = human_speech("kristoff")[: 3 * Q.RATE]
+    states, cnn = Q.analyse(clip, states=True, cnn=True)
+    assert cnn.total.shape == (6, Q.CNN_WIDTH) and states.total.shape == (6, Q.WIDTH)
+    padded = np.pad(clip / (np.abs(clip).max() + 1e-8), (0, Q.SEGMENT - clip.size)).astype(np.float32)
+    with torch.inference_mode():
+        frames = Q.model().cnn(torch.from_numpy(padded)[None])[0].T.numpy()
+    np.testing.assert_allclose(cnn.total[0] / cnn.count[0], frames[:25].mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(states.total, Q.half_sums(clip).total, rtol=1e-5, atol=1e-3)
+
+
 def test_a_clip_longer_than_the_quality_models_segment_is_covered_frame_by_frame(float32_quality):
     """Clips past 7.68 s run as several transformer segments over one CNN pass; the last segment is
     shifted back to end with the clip (not padded with silence), and the frames join in order
