@@ -144,19 +144,27 @@ def frame_values(samples16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values.astype(np.float32), active
 
 
-def half_sums(samples16k: np.ndarray) -> HalfSums:
-    """Statistics of the active frames per half second (one row per started half second)."""
-    x = np.asarray(samples16k, dtype=np.float32)
-    halves = max(1, int(np.ceil(x.size / (HALF_FRAMES * HOP))))
-    values, active = frame_values(x)
-    frames = halves * HALF_FRAMES
-    v = np.zeros((frames, WIDTH))
+def pool_halves(values: np.ndarray, active: np.ndarray, halves: int, half_frames: int) -> HalfSums:
+    """Sums, sums of squares and counts of the active frames' values per half second.
+
+    ``values`` [frames, width] and ``active`` [frames] (0/1) are cut or zero-padded to ``halves``
+    half seconds of ``half_frames`` frames each; every frame-based front end pools this way.
+    """
+    frames = halves * half_frames
+    v = np.zeros((frames, values.shape[1]))
     a = np.zeros(frames)
     v[: values.shape[0]] = values[:frames]
     a[: active.shape[0]] = active[:frames]
-    v = v.reshape(halves, HALF_FRAMES, WIDTH)
-    a = a.reshape(halves, HALF_FRAMES, 1)
+    v = v.reshape(halves, half_frames, -1)
+    a = a.reshape(halves, half_frames, 1)
     return HalfSums((v * a).sum(axis=1), (np.square(v) * a).sum(axis=1), a[:, :, 0].sum(axis=1))
+
+
+def half_sums(samples16k: np.ndarray) -> HalfSums:
+    """Statistics of the active frames per half second (one row per started half second)."""
+    x = np.asarray(samples16k, dtype=np.float32)
+    values, active = frame_values(x)
+    return pool_halves(values, active, max(1, int(np.ceil(x.size / (HALF_FRAMES * HOP)))), HALF_FRAMES)
 
 
 def window_features(sums: HalfSums) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 
 from voicegate.loading import load_once
 
-from .artifacts import HalfSums
+from .artifacts import HalfSums, pool_halves
 
 RATE = 16000
 SEGMENT = 122880  # samples the model reads at once (7.68 s; its positional encoding's length)
@@ -175,20 +175,11 @@ def frame_states(samples16k: np.ndarray) -> np.ndarray:
 
 
 def _pooled(values: np.ndarray, n: int) -> HalfSums:
-    """Per-frame values (20 ms) summed per half second (one row per started half second)."""
-    halves = max(1, int(np.ceil(n / (HALF_FRAMES * FRAME))))
-    used = min(values.shape[0], int(np.ceil(n / FRAME)), halves * HALF_FRAMES)
-    padded = np.zeros((halves * HALF_FRAMES, values.shape[1]), np.float64)
-    padded[:used] = values[:used]
-    active = np.zeros(halves * HALF_FRAMES)
-    active[:used] = 1
-    v = padded.reshape(halves, HALF_FRAMES, -1)
-    return HalfSums(v.sum(axis=1), np.square(v).sum(axis=1), active.reshape(halves, HALF_FRAMES).sum(axis=1))
-
-
-def half_sums(samples16k: np.ndarray) -> HalfSums:
-    """Sums of the transformer states per half second (one row per started half second, like the others)."""
-    return analyse(samples16k, states=True, cnn=False)[0]
+    """Per-frame values (20 ms) of ``n`` samples summed per half second (one row per started half
+    second, like the other front ends); frames past the audio (the padding) do not count."""
+    active = np.zeros(values.shape[0])
+    active[: int(np.ceil(n / FRAME))] = 1
+    return pool_halves(values, active, max(1, int(np.ceil(n / (HALF_FRAMES * FRAME)))), HALF_FRAMES)
 
 
 def analyse(samples16k: np.ndarray, *, states: bool = True, cnn: bool = False
@@ -201,5 +192,5 @@ def analyse(samples16k: np.ndarray, *, states: bool = True, cnn: bool = False
     x = _normalised(samples16k)
     features = _cnn_frames(x)
     state_sums = _pooled(_transformer_states(features, x.size), x.size) if states else None
-    cnn_sums = _pooled(features.numpy().astype(np.float32), x.size) if cnn else None
+    cnn_sums = _pooled(features.numpy(), x.size) if cnn else None
     return state_sums, cnn_sums

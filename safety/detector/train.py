@@ -117,8 +117,8 @@ def _conditioned(clip, audio: np.ndarray, condition: str, narrow: float, seed: i
 def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, dict]:
     """Every front end's half-second statistics for each clip under one condition (cached per clip).
 
-    The encoder's, the artifact front end's and the quality model's statistics are kept apart, so a
-    front end added later is computed for the cached corpus without re-running the others (the
+    The encoder's, the artifact front end's and the quality model's (its transformer states and its
+    CNN's outputs) statistics are kept apart, so a front end added later is computed for the cached corpus without re-running the others (the
     conditioned audio is a deterministic function of the clip and the seed).
     """
     from . import artifacts as A
@@ -164,13 +164,16 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
                     np.load(quality_store / name) as quality, np.load(cnn_store / name) as cnn:
                 out[clip.id] = {"mean": data["mean"], "square": data["square"], "speech": data["speech"],
                                 "delta": data["delta"] if "delta" in data.files else None,
-                                "chain": str(data["chain"]), "artifacts": A.HalfSums(extra["total"], extra["square"],
-                                                                                    extra["count"]),
-                                "quality": A.HalfSums(quality["total"].astype(np.float64),
-                                                      quality["square"].astype(np.float64), quality["count"]),
-                                "cnn": A.HalfSums(cnn["total"].astype(np.float64), cnn["square"].astype(np.float64),
-                                                  cnn["count"])}
+                                "chain": str(data["chain"]), "artifacts": _sums(extra), "quality": _sums(quality),
+                                "cnn": _sums(cnn)}
     return out
+
+
+def _sums(stored):
+    """A cached front end's half-second sums (stored as float32 or float64) as float64 HalfSums."""
+    from .artifacts import HalfSums
+
+    return HalfSums(stored["total"].astype(np.float64), stored["square"].astype(np.float64), stored["count"])
 
 
 def windows(stats: dict, layers: tuple[int, ...], front_end: str = "whisper", dynamics: bool = False
@@ -430,12 +433,14 @@ def main(argv: list[str] | None = None) -> int:
     # Chosen by leave-one-generator-out runs (MODEL_CARD.md): the first three blocks held-out humans
     # flag least, and the encoder can stop after block 3 at run time.
     parser.add_argument("--layers", default="0,1,2")
-    # The shipped model (MODEL_CARD.md): all three front ends joined, C 0.0003 (the lowest mean
-    # unseen-family EER of the front-end combinations, with every held-out false-alarm figure at most 1%).
+    # The shipped model (MODEL_CARD.md): all four front ends joined, C 0.0003 (the lowest mean
+    # unseen-family EER and miss of the front-end combinations, every held-out false-alarm figure at most 1%).
     parser.add_argument("--front-end", choices=(*A.FRONT_ENDS, "fusion"), default="full",
                         help="which front ends (artifacts.COMPONENTS): the encoder's statistics (whisper), the "
-                             "artifact features (artifacts), the quality model's states (quality), both = whisper + "
-                             "artifacts, signal = artifacts + quality, encoders = whisper + quality, all three; or "
+                             "artifact features (artifacts), the quality model's states (quality) and its CNN's "
+                             "outputs (cnn); both = whisper + artifacts, signal = artifacts + quality, encoders = "
+                             "whisper + quality, all = the first three, all-cnn = whisper + artifacts + cnn, full = "
+                             "all four; or "
                              "fusion: one classifier per front end of both, their standardised logits added (View)")
     parser.add_argument("--dynamics", action="store_true",
                         help="add the encoder's frame-to-frame change per window (features.window_features)")
