@@ -24,7 +24,7 @@ import numpy as np
 
 from voicegate.loading import load_once
 
-MODEL_NAME = "voicegate-synthetic-speech-3"
+MODEL_NAME = "voicegate-synthetic-speech-4"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "detector.npz"
 MIN_SPEECH_SECONDS = 1.0
 MAX_ANALYSED_SECONDS = 60.0

@@ -110,6 +110,10 @@ HUMAN_SOURCES: dict[str, tuple[str, str | tuple[str, ...], str, str, str]] = {
     # Audiobook narrators (LJSpeech's reader and nine from Tortoise's training set), 22 kHz.
     "audiobooks": ("pypi:tortoise-tts", ("pypi/tortoise-tts-3.0.0/tortoise/voices/lj/*",
                                          "pypi/tortoise-tts-3.0.0/tortoise/voices/train_*/*"), "en", "train", "segments"),
+    # Film, game and interview clips of 19 more people (the other reference voices Tortoise ships).
+    "film": ("pypi:tortoise-tts", tuple(f"pypi/tortoise-tts-3.0.0/tortoise/voices/{name}/*.[wm][ap][v3]" for name in (
+        "angie", "applejack", "daniel", "deniro", "emma", "freeman", "geralt", "halle", "jlaw", "mol", "myself", "pat",
+        "pat2", "rainbow", "snakes", "tim_reynolds", "tom", "weaver", "william")), "en", "train", "segments"),
     # Meetings (AMI excerpts in pyannote.audio's tests) and a broadcast (VoxConverse, Silero VAD's example).
     "meetings": ("pypi:pyannote.audio", "pypi/pyannote_audio-4.0.7/tests/data/*.wav", "en", "train", "segments"),
     "broadcast": ("pypi:silero-vad", "pypi/silero_vad-6.2.3/examples/c++/aepyx.wav", "en", "train", "segments"),
