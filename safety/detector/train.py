@@ -71,9 +71,9 @@ class View(NamedTuple):
 NARROWBAND_SOURCES = ("asterisk", "codec2")
 G722_SOURCES = ("g722",)
 # Human train sources that are one speaker form one out-of-source fold (Asterisk's en_US and
-# es_MX prompts are both read by Allison; the G.722 sources are the same prompts in wideband).
-SAME_SPEAKER = {"asterisk-es": "asterisk-en", "g722-en": "asterisk-en", "g722-es": "asterisk-en",
-                "g722-fr": "asterisk-fr", "g722-ru": "asterisk-ru"}
+# es_MX prompts are both read by Allison); a source that re-encodes another source's recordings
+# (corpus.SAME_RECORDINGS: the G.722 prompts) is that source's speaker too.
+SAME_SPEAKER = {"asterisk-es": "asterisk-en"}
 CONDITIONS = ("clean", "mp3-64k", "opus-32k", "crop-3s")
 
 
@@ -381,7 +381,10 @@ def split_train(clips, fraction: float = 0.2, seed: int = 0):
 
 
 def speaker_of(source: str) -> str:
-    return SAME_SPEAKER.get(source, source)
+    from .corpus import SAME_RECORDINGS
+
+    recorded = SAME_RECORDINGS.get(source, source)
+    return SAME_SPEAKER.get(recorded, recorded)
 
 
 def out_of_source_scores(fit_part, calib_part, table, view: View, args, *, leave_out: tuple[str, ...] = (),
