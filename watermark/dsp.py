@@ -21,8 +21,10 @@ Method (citations, so a reader can check the reasoning):
   frames), coarse to fine; the false-positive bound counts every grid point (docs/watermark.md).
   Compare audiowmark's --detect-speed (S. Westerfeld), which searches replay speed only.
 - False positives: the detection statistic is a sum of cosines of dithered phases; with keyed uniform
-  dithers each term has mean zero whatever the audio, so Hoeffding's inequality bounds the chance of
-  a false detection. See docs/watermark.md for the derivation of the threshold.
+  dithers each term is a cos(U) with U uniform on the circle whatever the audio, whose moment
+  generating function I0(l a) <= exp(l^2 a^2 / 4) gives a Chernoff bound P(z >= t) <= exp(-t^2) per
+  hypothesis (Hoeffding's range-only bound, exp(-t^2 / 2), was used until 2026-12-07), and a union
+  bound over every hypothesis the search could pick. See docs/watermark.md for the derivation.
 
 Everything runs at an internal rate of 8 kHz with the mark between 250 Hz and 3.25 kHz, so it
 survives a 4 kHz lowpass, telephone-band resampling and codecs that drop high frequencies.
@@ -105,6 +107,11 @@ _IDENTITY_SHARE = 0.5  # share of the 1e-6 false-positive budget kept by the unw
 # and a second STFT of the waveform resampled so its spectrum is back on the original bins (a pitch
 # shift smears a band's edge bins across its neighbours in the first reading, not in the second).
 _READINGS = 2
+# Per-pair weights the decoder tries, each a hypothesis of the union bound: flat, and proportional to
+# the pair's quantiser step. A phase vocoder (rubberband) leaves roughly the same noise in dB on
+# every pair's ratio, which the wide steps of the upper pairs tolerate and the 2.5-4 dB steps of the
+# lower pairs do not (docs/watermark.md, "Where a phase vocoder loses the mark").
+_PAIR_WEIGHTS = (np.ones(N_PAIRS), STEPS_DB / STEPS_DB[-1])
 _SECOND_READS = 2  # of the _FINE_DECODES best variants of a coarse warp, the first this many are re-read
 _RESAMPLE_DENOMINATOR = 400  # rational approximation of a frequency scale: < 1e-5 relative error
 
@@ -119,7 +126,7 @@ class Detection:
     payload: bytes | None
     segments: list[tuple[float, float]] = field(default_factory=list)
     z_score: float = 0.0  # normalised correlation with the decoded codeword
-    false_positive_bound: float = 1.0  # Hoeffding/union bound on P(false detection) at this z
+    false_positive_bound: float = 1.0  # union x Chernoff bound on P(false detection) at this z
     threshold_z: float = 0.0  # the z this clip needed for a bound of 1e-6
     crc_ok: bool = False
     hypotheses: int = 0  # alignments x windows x valid codewords the bound accounts for
@@ -611,8 +618,16 @@ def _fold(z: np.ndarray, shift: int, columns: slice) -> np.ndarray:
     return folded
 
 
+def _bound(hypotheses: float, z_score: float) -> float:
+    """P(false detection) <= hypotheses x exp(-z^2): per hypothesis, z is a sum of a_j cos(U_j) over
+    sqrt(sum a_j^2), the U_j independent and uniform on the circle (keyed dithers), and
+    E exp(l a cos U) = I0(l a) <= exp(l^2 a^2 / 4), so Chernoff gives exp(-z^2) (docs/watermark.md)."""
+    return min(1.0, hypotheses * math.exp(-z_score ** 2)) if z_score > 0 else 1.0
+
+
 def _threshold_z(hypotheses: float) -> float:
-    return math.sqrt(2.0 * math.log(hypotheses / FALSE_POSITIVE_TARGET))
+    """The z at which :func:`_bound` equals FALSE_POSITIVE_TARGET."""
+    return math.sqrt(math.log(hypotheses / FALSE_POSITIVE_TARGET))
 
 
 def detect(audio: np.ndarray, sample_rate: int, *, key: bytes = DEFAULT_KEY) -> Detection:
@@ -632,8 +647,10 @@ def detect(audio: np.ndarray, sample_rate: int, *, key: bytes = DEFAULT_KEY) -> 
 
 
 def _hypotheses(n_windows: int) -> float:
-    """Union-bound count of one alignment grid: phase x shift x contiguous run of windows x valid codeword."""
-    return FRAMES_PER_TILE * SUPER_COLUMNS * n_windows * (n_windows + 1) / 2 * 2.0 ** (8 * PAYLOAD_BYTES)
+    """Union-bound count of one alignment grid: phase x shift x contiguous run of windows x pair weighting
+    x valid codeword."""
+    return (FRAMES_PER_TILE * SUPER_COLUMNS * n_windows * (n_windows + 1) / 2 * len(_PAIR_WEIGHTS)
+            * 2.0 ** (8 * PAYLOAD_BYTES))
 
 
 def _detect_unwarped(band_energy: np.ndarray, layout: _Layout) -> Detection:
@@ -771,9 +788,10 @@ def _decode_hypothesis(z: np.ndarray, hyp: _Hypothesis, layout: _Layout, starts:
     # both are contiguous runs of windows, which the bound already counts.
     best = int(starts[hyp.window])
     regions = {(int(starts[first]), int(starts[last]) + width), (best, best + width)}
-    payload, crc_ok, z_score = min((_decode_region(z, hyp.shift, layout, slice(*r)) for r in sorted(regions)),
+    payload, crc_ok, z_score = min((_decode_region(z * weights, hyp.shift, layout, slice(*r))
+                                    for r in sorted(regions) for weights in _PAIR_WEIGHTS),
                                    key=lambda result: (not result[1], -result[2]))
-    bound = min(1.0, hypotheses * math.exp(-0.5 * z_score ** 2)) if z_score > 0 else 1.0
+    bound = _bound(hypotheses, z_score)
     detected = crc_ok and bound <= FALSE_POSITIVE_TARGET
     confidence = _confidence(bound)
     segments = _segments(z, hyp, layout, payload, timeline) if detected else []

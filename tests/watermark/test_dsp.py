@@ -102,9 +102,27 @@ def test_no_false_detection_on_unmarked_audio():
 def test_detection_threshold_follows_the_stated_bound(marked16):
     _, marked = marked16
     found = dsp.detect(marked, 16000)
-    # The bound is hypotheses * exp(-z^2/2); at threshold_z it equals the 1e-6 target.
-    assert found.hypotheses * np.exp(-0.5 * found.threshold_z ** 2) == pytest.approx(1e-6, rel=1e-3)
+    # The bound is hypotheses * exp(-z^2); at threshold_z it equals the 1e-6 target.
+    assert found.hypotheses * np.exp(-found.threshold_z ** 2) == pytest.approx(1e-6, rel=1e-3)
     assert found.false_positive_bound <= 1e-6
+
+
+def test_statistic_on_unmarked_speech_has_the_tail_the_bound_assumes():
+    """Over random keys, one fixed hypothesis's z on unmarked speech is a sum of a_j cos(uniform)
+    terms: variance 1/2, tail below exp(-t^2) (the bound); Hoeffding's range-only proxy would be 1."""
+    tiles = dsp._tile_energy(dsp._band_energy(dsp._stft(dsp._to_internal(_clip(16000, 0), 16000))))
+    folded = dsp._fold(dsp._phasors(tiles), 0, slice(None))
+    norm = np.sqrt(np.sum(np.abs(folded) ** 2))
+    rng = np.random.default_rng(0)
+    values = []
+    for _ in range(1500):
+        layout = dsp._layout(rng.bytes(16))
+        expected = 1.0 - 2.0 * dsp._coded_pattern(PAYLOAD, layout)
+        values.append(np.sum(np.real(folded * np.exp(-2j * np.pi * layout.dither / dsp.STEPS_DB)) * expected) / norm)
+    values = np.array(values)
+    assert abs(values.mean()) < 0.06 and 0.43 < values.var() < 0.57
+    for t in (1.0, 1.5, 2.0):
+        assert np.mean(values >= t) <= np.exp(-t ** 2)
 
 
 def test_chunked_marking_decodes_like_whole_clip():

@@ -43,6 +43,15 @@ def test_three_second_excerpt_of_a_warped_clip_decodes(marked, attack, factor):
     assert dsp.detect(excerpt, 16000).payload == PAYLOAD
 
 
+@pytest.mark.parametrize("attack, factor", [("rubberband_tempo", 1.1), ("rubberband_pitch", SEMITONE)])
+def test_three_second_excerpt_survives_a_phase_vocoder_and_mp3(marked, attack, factor):
+    """Rubberband's phase vocoder leaves ~1.5 dB of noise on every ratio: the step-weighted decoding
+    and the exp(-z^2) bound find 3 s excerpts that the flat decoding under Hoeffding's bound missed."""
+    excerpt = ATTACKS["mp3_64k"](WARP_ATTACKS[attack](marked, 16000, factor)[16000:4 * 16000], 16000)
+    found = dsp.detect(excerpt, 16000)
+    assert found.detected and found.payload == PAYLOAD, f"{attack}: z={found.z_score:.1f} < {found.threshold_z:.1f}"
+
+
 def test_segments_are_in_the_received_clips_seconds(marked):
     faster = WARP_ATTACKS["speed"](marked, 16000, 1.1)
     silence = np.zeros(2 * 16000)
@@ -66,4 +75,4 @@ def test_bound_counts_the_warp_grid(marked):
     found = dsp.detect(WARP_ATTACKS["speed"](marked, 16000, 1.05), 16000)
     unwarped = dsp.detect(marked, 16000)
     assert found.hypotheses > 100 * unwarped.hypotheses  # every grid warp x anchor is in the union
-    assert found.hypotheses * np.exp(-0.5 * found.threshold_z ** 2) == pytest.approx(1e-6, rel=1e-3)
+    assert found.hypotheses * np.exp(-found.threshold_z ** 2) == pytest.approx(1e-6, rel=1e-3)
