@@ -113,6 +113,11 @@ _READINGS = 2
 # lower pairs do not (docs/watermark.md, "Where a phase vocoder loses the mark").
 _PAIR_WEIGHTS = (np.ones(N_PAIRS), STEPS_DB / STEPS_DB[-1])
 _SECOND_READS = 2  # of the _FINE_DECODES best variants of a coarse warp, the first this many are re-read
+# Clips up to this many frames (5 s) read the coarse pass's frequency-scaling warps from the resampled
+# waveform too (the second reading, ~0.07 s of CPU more for 3 s): scaled band edges smear a shifted
+# band enough that the right pitch warp can miss the coarse shortlist of a short clip. Longer clips
+# have the sync of more windows to rank by, and the detection time of a 10 s clip has a budget.
+_COARSE_RESAMPLED_MAX_FRAMES = 5 * INTERNAL_RATE // HOP
 _RESAMPLE_DENOMINATOR = 400  # rational approximation of a frequency scale: < 1e-5 relative error
 
 _WINDOW = np.hanning(N_FFT + 1)[:-1]  # periodic Hann; at hop N/4, sum of squares is 1.5
@@ -694,7 +699,8 @@ def _power_and_cumulative(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detection:
     """Coarse-to-fine search over the warp grid, holding the rest of the false-positive budget.
 
-    Coarse: every 1% warp, four tile phases, the best sync alignment of each. Fine: around each of
+    Coarse: every 1% warp, four tile phases, the best sync alignment of each (a short clip's
+    frequency-scaling warps read from the resampled waveform). Fine: around each of
     the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
     sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
     the _FINE_DECODES of these with the best whole-clip sync are decoded, and those whose warp scales
@@ -708,7 +714,12 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
     resampled = functools.lru_cache(maxsize=None)(lambda freq_scale: _resampled_power(x8, freq_scale))
     coarse: list[tuple[float, _Warp, _Hypothesis, np.ndarray]] = []
     for warp in _warp_grid(_COARSE_EVERY):
-        retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
+        if warp.freq_scale != 1.0 and power.shape[0] <= _COARSE_RESAMPLED_MAX_FRAMES:
+            power_r, cumulative_r, ratio = resampled(warp.freq_scale)
+            retimed = _retimed(_scaled_band_energy(power_r, cumulative_r, warp.freq_scale / ratio),
+                               warp.time_scale * ratio)
+        else:
+            retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
         candidates, _, starts_by_phase = _sync_search(retimed, layout, _COARSE_PHASES, keep=1,
                                                       window_step=_COARSE_WINDOW_STEP)
         if candidates:
