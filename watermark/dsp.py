@@ -106,7 +106,10 @@ _IDENTITY_SHARE = 0.5  # share of the 1e-6 false-positive budget kept by the unw
 # Readings of each fine warp that changes frequency: the scaled band edges on the received STFT power,
 # and a second STFT of the waveform resampled so its spectrum is back on the original bins (a pitch
 # shift smears a band's edge bins across its neighbours in the first reading, not in the second).
-_READINGS = 2
+# The resampling is done at a 1% grid point, the residual undone by band edges; a fine warp between
+# two 1% points can be read from either (it is refined from coarse warps on both sides), so the
+# union bound counts three readings.
+_READINGS = 3
 # Per-pair weights the decoder tries, each a hypothesis of the union bound: flat, and proportional to
 # the pair's quantiser step. A phase vocoder (rubberband) leaves roughly the same noise in dB on
 # every pair's ratio, which the wide steps of the upper pairs tolerate and the 2.5-4 dB steps of the
