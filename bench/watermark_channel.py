@@ -27,11 +27,9 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 import argparse
 import json
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
@@ -49,12 +47,11 @@ WARPS = {("sox_tempo", 1.10): (1 / 1.10, 1.0), ("atempo", 1.10): (1 / 1.10, 1.0)
 
 
 def band_energy(x: np.ndarray, freq_scale: float = 1.0) -> tuple[np.ndarray, float]:
-    """Band energies of ``x`` on the original frequency grid (a pitch change undone by resampling, as
-    the detector's second reading does) and the factor that resampling scaled time by."""
-    ratio = Fraction(freq_scale).limit_denominator(400)
-    if ratio != 1:
-        x = resample_poly(x, ratio.numerator, ratio.denominator)
-    return dsp._band_energy(dsp._stft(dsp._to_internal(np.asarray(x, np.float64), SR))).astype(np.float64), float(ratio)
+    """Band energies of ``x`` on the original frequency grid, a pitch change undone by the detector's
+    own second reading (the waveform resampled, the residual by scaled band edges), and the factor
+    that resampling scaled time by."""
+    power, cumulative, ratio = dsp._resampled_power(dsp._to_internal(np.asarray(x, np.float64), SR), freq_scale)
+    return dsp._scaled_band_energy(power, cumulative, freq_scale / ratio).astype(np.float64), ratio
 
 
 def time_map(original: np.ndarray, received: np.ndarray, scale: float, block: int = 100) -> list[float]:

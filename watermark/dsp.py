@@ -723,17 +723,19 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
     coarse: list[tuple[float, _Warp, _Hypothesis, np.ndarray]] = []
     short = power.shape[0] <= _SHORT_CLIP_FRAMES
     every = _COARSE_EVERY_SHORT if short else _COARSE_EVERY
-    def resampled_near(warp: _Warp) -> tuple[np.ndarray, np.ndarray, float]:
-        """The clip resampled by the frequency scale of the 1% grid point nearest ``warp`` (one
-        resampling serves its neighbours; their residual is undone by scaled band edges)."""
-        step = _WARP_LINES[warp.line][1] * _COARSE_EVERY * round(warp.k / _COARSE_EVERY) * _WARP_STEP
-        return resampled(math.exp(step))
+
+    def second_reading(near: _Warp, warp: _Warp, pivot: float = 0.0, received: float = 0.0) -> np.ndarray:
+        """``warp`` read from the clip resampled by the frequency scale of the 1% grid point nearest
+        ``near`` (one resampling serves its neighbours), the residual undone by scaled band edges. The
+        resampled clip is `ratio` times longer, so received frame r is its frame r x ratio."""
+        step = _WARP_LINES[near.line][1] * _COARSE_EVERY * round(near.k / _COARSE_EVERY) * _WARP_STEP
+        power_r, cumulative_r, ratio = resampled(math.exp(step))
+        stretched = _scaled_band_energy(power_r, cumulative_r, warp.freq_scale / ratio)
+        return _retimed(stretched, warp.time_scale * ratio, pivot, received * ratio)
 
     for warp in _warp_grid(every):
         if warp.freq_scale != 1.0 and short:
-            power_r, cumulative_r, ratio = resampled_near(warp)
-            retimed = _retimed(_scaled_band_energy(power_r, cumulative_r, warp.freq_scale / ratio),
-                               warp.time_scale * ratio)
+            retimed = second_reading(warp, warp)
         else:
             retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
         candidates, _, starts_by_phase = _sync_search(retimed, layout, _COARSE_PHASES, keep=1,
@@ -769,13 +771,8 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
             decoded.append(variant)
             fine, anchor = variant[1], variant[5]
             if fine.freq_scale != 1.0 and rank < _SECOND_READS:
-                # The second reading: the clip resampled by the frequency scale of the 1% grid point
-                # nearest the coarse warp (once per such point), the fine warp's residual undone on its
-                # power by scaled band edges. The resampled clip is `ratio` times longer, so received
-                # frame r is its frame r x ratio.
-                power_r, cumulative_r, ratio = resampled_near(warp)
-                stretched = _scaled_band_energy(power_r, cumulative_r, fine.freq_scale / ratio)
-                retimed = _retimed(stretched, fine.time_scale * ratio, pivot, anchor * ratio)
+                # The second reading, from the resampling nearest the coarse warp (once per 1% point).
+                retimed = second_reading(warp, fine, pivot, anchor)
                 decoded.append(_variant(retimed, hyp, starts, layout, fine, anchor))
         for sync, fine, z, fine_starts, window, anchor in decoded:
             # Original frame m was received at anchor + (m - pivot) * time_scale.
