@@ -125,6 +125,10 @@ _SECOND_READS = 2  # of the _FINE_DECODES best variants of a coarse warp, the fi
 # both readings whichever the coarse pass visits.
 _SHORT_CLIP_FRAMES = 7 * INTERNAL_RATE // (2 * HOP)  # 3.5 s
 _COARSE_EVERY_SHORT = 2
+# A short clip's sync is too weak to rank the coarse warps alone (its true alignment was often not
+# among the best 8 by sync when its decoded z passed the threshold): the best alignments of each
+# coarse warp by sync are decoded as they are, and the warps are refined in the order of their decoded z.
+_COARSE_DECODES_SHORT = 2
 _COARSE_KEEP_SHORT = 8  # twice the coarse warps, so more false peaks compete for the shortlist
 _RESAMPLE_DENOMINATOR = 400  # rational approximation of a frequency scale: < 1e-5 relative error
 
@@ -708,14 +712,15 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
     """Coarse-to-fine search over the warp grid, holding the rest of the false-positive budget.
 
     Coarse: every 1% warp (0.5% for a short clip, whose frequency-scaling warps are also read from
-    the resampled waveform), four tile phases, the best sync alignment of each. Fine: around each of
-    the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
+    the resampled waveform), four tile phases, the best sync alignment of each (a short clip's best
+    _COARSE_DECODES_SHORT, decoded as they are and ranked by decoded z instead of sync). Fine: around
+    each of the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
     sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
     the _FINE_DECODES of these with the best whole-clip sync are decoded, and those whose warp scales
     frequency are read and decoded a second time from the waveform resampled back onto the original
     bins (_READINGS). The union bound counts every fine warp x reading x
-    anchor window x coarse phase x offset x shift x window run x codeword, whether or not the search
-    visited it.
+    anchor window x coarse phase x offset (and the unshifted coarse reading of a short clip) x shift x
+    window run x codeword, whether or not the search visited it.
     """
     power, cumulative = _power_and_cumulative(power)
     bands = functools.lru_cache(maxsize=None)(lambda freq_scale: _scaled_band_energy(power, cumulative, freq_scale))
@@ -733,25 +738,33 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
         stretched = _scaled_band_energy(power_r, cumulative_r, warp.freq_scale / ratio)
         return _retimed(stretched, warp.time_scale * ratio, pivot, received * ratio)
 
-    for warp in _warp_grid(every):
-        if warp.freq_scale != 1.0 and short:
-            retimed = second_reading(warp, warp)
-        else:
-            retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
-        candidates, _, starts_by_phase = _sync_search(retimed, layout, _COARSE_PHASES, keep=1,
-                                                      window_step=_COARSE_WINDOW_STEP)
-        if candidates:
-            best = candidates[0]
-            coarse.append((best.z, warp, best, starts_by_phase[best.phase]))
     # Windows of the longest original timeline any grid warp gives (a slowed-down clip has more); the
     # anchored re-reading below can lengthen it by a fraction of a percent and a frame or two.
     longest = 1.01 * (power.shape[0] + 3) / min(warp.time_scale for warp in _warp_grid())
     n_windows = len(_window_starts(int(longest) // FRAMES_PER_TILE))
     # + 1: a fine step may land on the identity. Both readings of a warp give the same original
     # timeline (the resampled clip's length and time scale are both `ratio` times the received ones).
-    hypotheses = ((len(_warp_grid()) + 1) * _READINGS * n_windows * len(_COARSE_PHASES) * len(_FINE_OFFSETS)
-                  / FRAMES_PER_TILE * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
+    # A short clip's coarse decodes read each warp unshifted: one more offset (0) beside _FINE_OFFSETS.
+    offsets = len(_FINE_OFFSETS) + (1 if short else 0)
+    hypotheses = ((len(_warp_grid()) + 1) * _READINGS * n_windows * len(_COARSE_PHASES) * offsets / FRAMES_PER_TILE * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
     threshold = _threshold_z(hypotheses)
+    coarse_decoded: list[Detection] = []
+    for warp in _warp_grid(every):
+        if warp.freq_scale != 1.0 and short:
+            retimed = second_reading(warp, warp)
+        else:
+            retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
+        keep = _COARSE_DECODES_SHORT if short else 1
+        candidates, phasors_by_phase, starts_by_phase = _sync_search(retimed, layout, _COARSE_PHASES, keep=keep,
+                                                                     window_step=_COARSE_WINDOW_STEP)
+        for best in candidates[:keep]:
+            rank = best.z
+            if short:  # original frame m read at received frame m x time_scale
+                result = _decode_hypothesis(phasors_by_phase[best.phase], best, layout, starts_by_phase[best.phase],
+                                            hypotheses, threshold, warp, (warp.time_scale, 0.0))
+                coarse_decoded.append(result)
+                rank = result.z_score
+            coarse.append((rank, warp, best, starts_by_phase[best.phase]))
     coarse.sort(key=lambda entry: -entry[0])
     best_result: Detection | None = None
     for _, warp, hyp, starts in coarse[:_COARSE_KEEP_SHORT if short else _COARSE_KEEP]:
@@ -783,6 +796,12 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
                 best_result = result
         if best_result is not None and best_result.detected:
             break
+    if coarse_decoded:
+        # A short clip's coarse decodes: one may pass where the refined readings of its warp, ranked
+        # by their sync, did not.
+        found = max(coarse_decoded, key=lambda r: (r.detected, r.z_score))
+        if best_result is None or (found.detected, found.z_score) > (best_result.detected, best_result.z_score):
+            best_result = found
     if best_result is None:
         return Detection(False, 0.0, None)
     return best_result
