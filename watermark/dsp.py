@@ -116,14 +116,16 @@ _READINGS = 3
 # lower pairs do not (docs/watermark.md, "Where a phase vocoder loses the mark").
 _PAIR_WEIGHTS = (np.ones(N_PAIRS), STEPS_DB / STEPS_DB[-1])
 _SECOND_READS = 2  # of the _FINE_DECODES best variants of a coarse warp, the first this many are re-read
-# Short clips (up to 3.5 s) get a more thorough coarse pass, which keeps them within the 0.5 s of CPU
-# a 10 s clip is allowed (0.43 s for 3 s, 0.46 s for 3.5 s, one AMD EPYC core): every 0.5% instead
-# of 1%, the best 8 refined instead of 5, and the frequency-scaling warps read from the resampled
-# waveform too (the second reading). Scaled band edges smear a shifted band, and a 1% step
-# is at the edge of what one window's sync tolerates, so on a 3 s excerpt the right warp could miss
-# the coarse shortlist (docs/watermark.md). The bound is unchanged: it counts every grid warp and
-# both readings whichever the coarse pass visits.
-_SHORT_CLIP_FRAMES = 7 * INTERNAL_RATE // (2 * HOP)  # 3.5 s
+# Short clips (up to 6 s) get a more thorough coarse pass: every 0.5% instead of 1%, the best 8
+# refined instead of 5, and the frequency-scaling warps read from the resampled waveform too (the
+# second reading). Scaled band edges smear a shifted band, and a 1% step is at the edge of what one
+# window's sync tolerates, so on a short excerpt the right warp could miss the coarse shortlist
+# (docs/watermark.md). Until 2026-12-08 this was up to 3.5 s; 4-6 s excerpts after rubberband + MP3
+# were then missed 1-8% of the time, 0-2% with this pass. Its cost, one AMD EPYC core, unmarked
+# speech (the whole search): 0.47 s for 3 s, 0.58 s for 6 s; a 6.5 s clip's cheaper pass 0.14 s,
+# a 10 s clip's 0.19 s. The bound is unchanged: it counts every grid warp and both readings
+# whichever the coarse pass visits.
+_SHORT_CLIP_FRAMES = 61 * INTERNAL_RATE // (10 * HOP)  # 6.1 s: a 6 s excerpt's frames, with a margin
 _COARSE_EVERY_SHORT = 2
 # A short clip's sync is too weak to rank the coarse warps alone (its true alignment was often not
 # among the best 8 by sync when its decoded z passed the threshold): the best alignments of each
@@ -711,7 +713,7 @@ def _power_and_cumulative(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detection:
     """Coarse-to-fine search over the warp grid, holding the rest of the false-positive budget.
 
-    Coarse: every 1% warp (0.5% for a short clip, whose frequency-scaling warps are also read from
+    Coarse: every 1% warp (0.5% for a short clip, up to 6 s, whose frequency-scaling warps are also read from
     the resampled waveform), four tile phases, the best sync alignment of each (a short clip's best
     _COARSE_DECODES_SHORT, decoded as they are and ranked by decoded z instead of sync). Fine: around
     each of the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
