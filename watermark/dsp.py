@@ -713,8 +713,8 @@ def _power_and_cumulative(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detection:
     """Coarse-to-fine search over the warp grid, holding the rest of the false-positive budget.
 
-    Coarse: every 1% warp (0.5% for a short clip, up to 6 s, whose frequency-scaling warps are also read from
-    the resampled waveform), four tile phases, the best sync alignment of each (a short clip's best
+    Coarse: every 1% warp (0.5% for a short clip, up to 6 s), four tile phases (the pitch line's warps,
+    and a short clip's speed warps too, read from the resampled waveform: the second reading), the best sync alignment of each (a short clip's best
     _COARSE_DECODES_SHORT, decoded as they are and ranked by decoded z instead of sync). Fine: around
     each of the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
     sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
@@ -748,11 +748,12 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
     # timeline (the resampled clip's length and time scale are both `ratio` times the received ones).
     # A short clip's coarse decodes read each warp unshifted: one more offset (0) beside _FINE_OFFSETS.
     offsets = len(_FINE_OFFSETS) + (1 if short else 0)
-    hypotheses = ((len(_warp_grid()) + 1) * _READINGS * n_windows * len(_COARSE_PHASES) * offsets / FRAMES_PER_TILE * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
+    hypotheses = ((len(_warp_grid()) + 1) * _READINGS * n_windows * len(_COARSE_PHASES) * offsets / FRAMES_PER_TILE
+                  * _hypotheses(n_windows) / (1.0 - _IDENTITY_SHARE))
     threshold = _threshold_z(hypotheses)
     coarse_decoded: list[Detection] = []
     for warp in _warp_grid(every):
-        if warp.freq_scale != 1.0 and short:
+        if warp.freq_scale != 1.0 and (short or _WARP_LINES[warp.line][0] == 0):
             retimed = second_reading(warp, warp)
         else:
             retimed = _retimed(bands(warp.freq_scale), warp.time_scale)
