@@ -124,8 +124,8 @@ _SECOND_READS = 2  # of the _FINE_DECODES best variants of a coarse warp, the fi
 # window's sync tolerates, so on a short excerpt the right warp could miss the coarse shortlist
 # (docs/watermark.md). Until 2026-12-08 this was up to 3.5 s; 4-6 s excerpts after rubberband + MP3
 # were then missed 1-8% of the time, 0-2% with this pass. Its cost, one AMD EPYC core, unmarked
-# speech (the whole search): 0.47 s for 3 s, 0.58 s for 6 s; a 10 s clip's cheaper pass 0.31 s
-# (bench/watermark.py, 2026-12-08). The bound is unchanged: it counts every grid warp and both readings
+# speech (the whole search): 0.47 s for 3 s, 0.58 s for 6 s; a 10 s clip's cheaper pass about 0.31 s
+# (2026-12-08, a session script). The bound is unchanged: it counts every grid warp and both readings
 # whichever the coarse pass visits.
 _SHORT_CLIP_FRAMES = 61 * INTERNAL_RATE // (10 * HOP)  # 6.1 s: a 6 s excerpt's frames, with a margin
 _COARSE_EVERY_SHORT = 2
